@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Runs the test suite from dist/ (built by `npm run build` in pretest). First makes sure the real clients the
+// end-to-end tests drive are installed (Debian packages), so a fresh machine passes without manual steps.
+// Usage: npm test [-- <path filter> ...]   e.g. npm test -- test/protocol
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+/** Debian packages and a probe that tells whether each is usable. */
+const systemDeps = [
+  { pkg: 'ldap-utils', probe: ['ldapsearch', ['-VV']] },
+  { pkg: 'python3-ldap3', probe: ['/usr/bin/python3', ['-c', 'import ldap3']] },
+  { pkg: 'openssl', probe: ['openssl', ['version']] },
+];
+
+function works([cmd, args]) {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return r.error === undefined && r.status === 0;
+}
+
+function ensureSystemDeps() {
+  if (process.env.AKO_SKIP_SYSTEM_DEPS === '1') return;
+  const missing = systemDeps.filter((d) => !works(d.probe)).map((d) => d.pkg);
+  if (missing.length === 0) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    console.error(`missing test tools: ${missing.join(' ')}; install them (apt-get install ${missing.join(' ')}) or run as root`);
+    process.exit(1);
+  }
+  console.log(`installing test tools: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  if (update.status !== 0) console.error('apt-get update failed; trying the install anyway');
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  if (install.status !== 0) {
+    console.error(`apt-get install ${missing.join(' ')} failed`);
+    process.exit(1);
+  }
+}
+
+/** Compiled test files whose TypeScript source still exists (dist/ may hold stale ones locally). */
+function testFiles(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) testFiles(full, out);
+    else if (name.endsWith('.test.js')) {
+      const source = join(root, relative(join(root, 'dist'), full)).replace(/\.js$/, '.ts');
+      if (existsSync(source)) out.push(full);
+    }
+  }
+  return out;
+}
+
+ensureSystemDeps();
+const filters = process.argv.slice(2).map((f) => f.replace(/\.ts$/, ''));
+let files = testFiles(join(root, 'dist', 'test')).sort();
+if (filters.length > 0) {
+  files = files.filter((f) => filters.some((flt) => relative(join(root, 'dist'), f).startsWith(flt.replace(/^dist\//, ''))));
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=2', ...files],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(result.status ?? 1);
