@@ -1,0 +1,111 @@
+/**
+ * HTTP client choice for the core API: our node:http transport (raw and through its fetch adapter) against Node's
+ * global fetch (undici), for many small keep-alive GET and POST requests to a local node:http server running in a
+ * child process (so client and server do not share a core). Prints req/s and p50/p99 latency for 1 and 64
+ * concurrent requests.
+ *
+ *   node dist/bench/http-client.js [requests-per-case=4000]
+ */
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { HttpTransport } from '../src/core-api/http-transport.js';
+
+type Call = (method: 'GET' | 'POST') => Promise<number>;
+
+const GET_BODY = JSON.stringify({ pagination: { next: 0, previous: 0, count: 1 }, results: [{ pk: 1, name: 'x' }] });
+const POST_BODY = JSON.stringify({ component: 'ak-stage-password', password: 'correct horse battery staple' });
+
+function runServer(): void {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = req.method === 'POST' ? Buffer.concat(chunks) : Buffer.from(GET_BODY);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (server.address() as AddressInfo).port });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function measure(call: Call, method: 'GET' | 'POST', concurrency: number, total: number): Promise<string> {
+  // Warm-up: open the sockets, let the JIT settle.
+  await Promise.all(Array.from({ length: concurrency }, () => call(method)));
+  for (let i = 0; i < 200; i++) await call(method);
+
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      const t0 = performance.now();
+      const status = await call(method);
+      latencies.push(performance.now() - t0);
+      if (status !== 200) throw new Error(`status ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const rps = Math.round(latencies.length / seconds);
+  return `${String(rps).padStart(7)} req/s  p50 ${percentile(latencies, 50).toFixed(3).padStart(7)} ms  p99 ${percentile(latencies, 99).toFixed(3).padStart(7)} ms`;
+}
+
+async function main(): Promise<void> {
+  const total = Number(process.argv[2] ?? '4000');
+  const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  const base = `http://127.0.0.1:${port}`;
+  const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer token' };
+
+  const transport = new HttpTransport({ maxSockets: 64 });
+  const clients: [string, Call][] = [
+    [
+      'transport.request',
+      async (method) =>
+        (await transport.request({ method, url: `${base}/api/v3/x/`, headers, ...(method === 'POST' ? { body: POST_BODY } : {}), timeoutMs: 10_000 })).status,
+    ],
+    [
+      'transport.fetch',
+      async (method) => {
+        const res = await transport.fetch(new Request(`${base}/api/v3/x/`, { method, headers, ...(method === 'POST' ? { body: POST_BODY } : {}) }));
+        await res.text();
+        return res.status;
+      },
+    ],
+    [
+      'global fetch',
+      async (method) => {
+        const res = await fetch(`${base}/api/v3/x/`, { method, headers, ...(method === 'POST' ? { body: POST_BODY } : {}) });
+        await res.text();
+        return res.status;
+      },
+    ],
+  ];
+
+  console.log(`node ${process.version}, ${total} requests per case, server in a child process`);
+  for (const concurrency of [1, 64]) {
+    for (const method of ['GET', 'POST'] as const) {
+      for (const [name, call] of clients) {
+        console.log(`c=${String(concurrency).padEnd(2)} ${method.padEnd(4)} ${name.padEnd(18)} ${await measure(call, method, concurrency, total)}`);
+      }
+    }
+  }
+  transport.close();
+  child.disconnect();
+}
+
+if (process.argv[2] === 'server') runServer();
+else await main();

@@ -1,0 +1,339 @@
+/**
+ * The CoreApi implementation over HTTP: openapi-fetch typed with the 2026.2 schema (2023.10 differences are
+ * absorbed by normalize.ts), Bearer token, the outpost User-Agent, a bounded paginator, and flow attempts.
+ */
+import createClient from 'openapi-fetch';
+import { ConfigError, CoreError } from '../errors.js';
+import { USER_AGENT } from '../version.js';
+import { HttpFlowAttempt } from './flow.js';
+import { parseAuthentikHost, type CoreEndpoint } from './host.js';
+import { HttpTransport, type HttpTransportOptions } from './http-transport.js';
+import type {
+  CertificateInfo,
+  CertificatePair,
+  CoreGeneration,
+  DirectoryGroup,
+  DirectoryUser,
+  GroupQuery,
+  LdapProviderConfig,
+  OutpostInfo,
+  RadiusProviderConfig,
+  RootConfigInfo,
+  UserQuery,
+} from './model.js';
+import {
+  normalizeCertificate,
+  normalizeCertificateData,
+  normalizeGroup,
+  normalizeLdapProvider,
+  normalizeOutpost,
+  normalizePage,
+  normalizeRadiusProvider,
+  normalizeRootConfig,
+  normalizeUser,
+} from './normalize.js';
+import { silentLogger, type CoreLogger, type FlowMetrics } from './options.js';
+import type { CoreApi, FlowAttempt, FlowAttemptOptions } from './port.js';
+import type { operations, paths } from './schema/v2026.js';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_RETRIES = 3;
+const DEFAULT_PAGE_RETRY_DELAY_MS = 1_000;
+/** A core that keeps answering `next > 0` must not keep us paging forever. */
+const MAX_PAGES = 100_000;
+const MAX_PAGE_SIZE = 1_000;
+
+export interface CoreClientOptions {
+  /** AUTHENTIK_HOST: http(s)://host[:port][/sub/path] or unix:///path/to/socket. */
+  host: string;
+  /** AUTHENTIK_TOKEN. */
+  token: string;
+  /** AUTHENTIK_INSECURE. */
+  insecure: boolean;
+  /** Deadline of each API request (flow attempts carry their own). */
+  timeoutMs: number;
+  /** page_size of list calls (default 100). */
+  pageSize?: number;
+  logger?: CoreLogger;
+  metrics?: FlowMetrics;
+  /** Retries of a failed later page before the whole listing fails (default 3). */
+  pageRetries?: number;
+  /** Pause before retry n is n times this (default 1000 ms). */
+  pageRetryDelayMs?: number;
+  /** Agent tuning (maxSockets, freeSocketTimeoutMs, maxResponseBytes). */
+  transport?: Pick<HttpTransportOptions, 'maxSockets' | 'freeSocketTimeoutMs' | 'maxResponseBytes'>;
+}
+
+export interface CoreClient extends CoreApi {
+  readonly endpoint: CoreEndpoint;
+  /** Closes idle keep-alive sockets (shutdown, tests). */
+  close(): void;
+}
+
+export function createCoreClient(options: CoreClientOptions): CoreClient {
+  const endpoint = parseAuthentikHost(options.host);
+  if (options.token === '') throw new ConfigError('AUTHENTIK_TOKEN', 'not set');
+  if (!(options.timeoutMs > 0)) throw new ConfigError('timeoutMs', 'must be a positive number of milliseconds');
+  return new HttpCoreClient(endpoint, options);
+}
+
+type UsersQuery = NonNullable<operations['core_users_list']['parameters']['query']>;
+type GroupsQuery = NonNullable<operations['core_groups_list']['parameters']['query']>;
+type PageQuery = { page: number; page_size: number };
+
+class HttpCoreClient implements CoreClient {
+  readonly endpoint: CoreEndpoint;
+  private currentGeneration: CoreGeneration = '2026.2';
+  private warnedSecureCookie = false;
+  private readonly transport: HttpTransport;
+  private readonly api: ReturnType<typeof createClient<paths>>;
+  private readonly logger: CoreLogger;
+  private readonly pageSize: number;
+  private readonly pageRetries: number;
+  private readonly pageRetryDelayMs: number;
+
+  constructor(
+    endpoint: CoreEndpoint,
+    private readonly options: CoreClientOptions,
+  ) {
+    this.endpoint = endpoint;
+    this.logger = options.logger ?? silentLogger;
+    this.pageSize = clampPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
+    this.pageRetries = Math.max(0, options.pageRetries ?? DEFAULT_PAGE_RETRIES);
+    this.pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? DEFAULT_PAGE_RETRY_DELAY_MS);
+    this.transport = new HttpTransport({
+      ...options.transport,
+      insecure: options.insecure,
+      ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
+      requestTimeoutMs: options.timeoutMs,
+    });
+    this.api = createClient<paths>({
+      baseUrl: endpoint.apiBase,
+      fetch: this.transport.fetch,
+      headers: {
+        Authorization: `Bearer ${options.token}`,
+        'User-Agent': USER_AGENT,
+        Accept: 'application/json',
+      },
+    });
+  }
+
+  get generation(): CoreGeneration {
+    return this.currentGeneration;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  async listOutposts(): Promise<OutpostInfo[]> {
+    const out: OutpostInfo[] = [];
+    let legacy = false;
+    await this.paginate('outposts', (page) => this.call('outposts', () => this.api.GET('/outposts/instances/', { params: { query: page }, parseAs: 'text' })), (results) => {
+      for (const item of results) {
+        const normalized = normalizeOutpost(item);
+        legacy ||= normalized.generation === '2023.10';
+        out.push(normalized.info);
+      }
+    });
+    if (out.length > 0) this.observeGeneration(legacy ? '2023.10' : '2026.2');
+    return out;
+  }
+
+  async rootConfig(): Promise<RootConfigInfo> {
+    return normalizeRootConfig(await this.call('root config', () => this.api.GET('/root/config/', { parseAs: 'text' })));
+  }
+
+  async listLdapProviders(): Promise<LdapProviderConfig[]> {
+    const out: LdapProviderConfig[] = [];
+    let legacy = false;
+    await this.paginate('ldap providers', (page) => this.call('ldap providers', () => this.api.GET('/outposts/ldap/', { params: { query: page }, parseAs: 'text' })), (results) => {
+      for (const item of results) {
+        const normalized = normalizeLdapProvider(item);
+        legacy ||= normalized.generation === '2023.10';
+        out.push(normalized.config);
+      }
+    });
+    if (legacy) this.observeGeneration('2023.10');
+    return out;
+  }
+
+  async listRadiusProviders(): Promise<RadiusProviderConfig[]> {
+    const out: RadiusProviderConfig[] = [];
+    await this.paginate('radius providers', (page) => this.call('radius providers', () => this.api.GET('/outposts/radius/', { params: { query: page }, parseAs: 'text' })), (results) => {
+      for (const item of results) out.push(normalizeRadiusProvider(item));
+    });
+    return out;
+  }
+
+  async forEachUserPage(query: UserQuery, onPage: (users: DirectoryUser[]) => void | Promise<void>): Promise<void> {
+    const filters: UsersQuery = { include_groups: true };
+    if (query.username !== undefined) filters.username = query.username;
+    if (query.name !== undefined) filters.name = query.name;
+    if (query.email !== undefined) filters.email = query.email;
+    if (query.groupsByName !== undefined && query.groupsByName.length > 0) filters.groups_by_name = query.groupsByName;
+    await this.paginate(
+      'users',
+      (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
+      (results) => onPage(results.map(normalizeUser)),
+      query.pageSize,
+    );
+  }
+
+  async forEachGroupPage(query: GroupQuery, onPage: (groups: DirectoryGroup[]) => void | Promise<void>): Promise<void> {
+    // 2023.10 cores ignore the include_* parameters they do not know.
+    const filters: GroupsQuery = { include_users: true, include_children: true, include_parents: true };
+    if (query.name !== undefined) filters.name = query.name;
+    if (query.membersByUsername !== undefined && query.membersByUsername.length > 0) {
+      filters.members_by_username = query.membersByUsername;
+    }
+    if (query.membersByPk !== undefined && query.membersByPk.length > 0) filters.members_by_pk = query.membersByPk;
+    await this.paginate(
+      'groups',
+      (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
+      (results) => onPage(results.map(normalizeGroup)),
+      query.pageSize,
+    );
+  }
+
+  async getUser(pk: number): Promise<DirectoryUser> {
+    if (!Number.isSafeInteger(pk)) throw new CoreError('unexpected_response', `invalid user pk ${pk}`);
+    const body = await this.call(`user ${pk}`, () =>
+      this.api.GET('/core/users/{id}/', { params: { path: { id: pk } }, parseAs: 'text' }),
+    );
+    return normalizeUser(body);
+  }
+
+  async certificate(kpUuid: string): Promise<CertificateInfo> {
+    const body = await this.call('certificate', () =>
+      this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/', { params: { path: { kp_uuid: kpUuid } }, parseAs: 'text' }),
+    );
+    return normalizeCertificate(body);
+  }
+
+  async certificatePair(kpUuid: string): Promise<CertificatePair> {
+    const path = { kp_uuid: kpUuid };
+    const [info, cert, key] = await Promise.all([
+      this.certificate(kpUuid),
+      this.call('certificate data', () =>
+        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_certificate/', { params: { path }, parseAs: 'text' }),
+      ),
+      this.call('private key data', () =>
+        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_private_key/', { params: { path }, parseAs: 'text' }),
+      ),
+    ]);
+    const certificatePem = normalizeCertificateData(cert, 'certificate data');
+    if (certificatePem === '') throw new CoreError('unexpected_response', 'certificate data: empty certificate');
+    return {
+      fingerprintSha256: info.fingerprintSha256,
+      certificatePem,
+      privateKeyPem: normalizeCertificateData(key, 'private key data'),
+    };
+  }
+
+  newFlowAttempt(options: FlowAttemptOptions): FlowAttempt {
+    return new HttpFlowAttempt(
+      {
+        transport: this.transport,
+        endpoint: this.endpoint,
+        token: this.options.token,
+        userAgent: USER_AGENT,
+        logger: this.logger,
+        metrics: this.options.metrics,
+        generation: () => this.currentGeneration,
+        observeGeneration: (generation) => this.observeGeneration(generation),
+        onSecureCookieOverHttp: (names) => this.warnSecureCookieOnce(names),
+      },
+      options,
+    );
+  }
+
+  // ---- internals ----
+
+  private warnSecureCookieOnce(cookieNames: string[]): void {
+    if (this.warnedSecureCookie) return;
+    this.warnedSecureCookie = true;
+    this.logger.warn(
+      { cookies: cookieNames },
+      'the core set Secure cookies over plain http; they are not sent back, so flows restart (use https in AUTHENTIK_HOST or fix X-Forwarded-Proto at the proxy)',
+    );
+  }
+
+  private observeGeneration(generation: CoreGeneration): void {
+    if (generation === this.currentGeneration) return;
+    this.logger.info({ generation }, 'core generation detected');
+    this.currentGeneration = generation;
+  }
+
+  /** Runs one openapi-fetch call and returns its JSON body; every failure becomes a CoreError. */
+  private async call(what: string, run: () => Promise<{ data?: unknown; response: Response }>): Promise<unknown> {
+    let result: { data?: unknown; response: Response };
+    try {
+      result = await run();
+    } catch (err) {
+      if (err instanceof CoreError) throw err;
+      throw new CoreError('transport', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const { response } = result;
+    if (!response.ok) {
+      throw new CoreError('http_status', `${what}: HTTP ${response.status}`, { status: response.status });
+    }
+    if (typeof result.data !== 'string' || result.data === '') {
+      throw new CoreError('unexpected_response', `${what}: empty body`);
+    }
+    try {
+      return JSON.parse(result.data) as unknown;
+    } catch {
+      throw new CoreError('unexpected_response', `${what}: body is not JSON`);
+    }
+  }
+
+  /**
+   * page=1.. with page_size, while pagination.next > 0. Page 1 failing fails at once; a later page is retried up
+   * to pageRetries times (the reference retries forever) and then fails the whole listing.
+   */
+  private async paginate(
+    what: string,
+    fetchPage: (query: PageQuery) => Promise<unknown>,
+    onPage: (results: unknown[]) => void | Promise<void>,
+    pageSize: number = this.pageSize,
+  ): Promise<void> {
+    const size = clampPageSize(pageSize);
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      let next: number;
+      let results: unknown[];
+      for (let attempt = 0; ; attempt++) {
+        try {
+          ({ results, next } = normalizePage(await fetchPage({ page, page_size: size }), what));
+          break;
+        } catch (err) {
+          const retryable = err instanceof CoreError && err.kind !== 'unexpected_response';
+          if (page === 1 || !retryable || attempt >= this.pageRetries) throw withPage(err, what, page);
+          this.logger.warn({ list: what, page, attempt: attempt + 1, error: err.message }, 'listing page failed, retrying');
+          await delay(this.pageRetryDelayMs * (attempt + 1));
+        }
+      }
+      await onPage(results);
+      if (next <= 0) return;
+    }
+    throw new CoreError('unexpected_response', `${what}: more than ${MAX_PAGES} pages`);
+  }
+}
+
+function clampPageSize(size: number): number {
+  return Number.isSafeInteger(size) && size > 0 ? Math.min(size, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
+}
+
+function withPage(err: unknown, what: string, page: number): CoreError {
+  if (err instanceof CoreError) {
+    return new CoreError(err.kind, `${what} page ${page}: ${err.message}`, {
+      ...(err.status !== undefined ? { status: err.status } : {}),
+      cause: err,
+    });
+  }
+  return new CoreError('unexpected_response', `${what} page ${page}: ${String(err)}`, { cause: err });
+}
+
+function delay(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
