@@ -1,0 +1,124 @@
+/**
+ * pino JSON logging in the shape authentik's outposts emit: `event` (message), `timestamp` (ISO 8601), `level`
+ * as a label (`warning`, not `warn`) and a `logger` name such as `authentik.outpost.ldap`. One LogRoot per process
+ * (passed around, not global) owns the level, so it can change at runtime (outpost config `log_level`) for every
+ * logger created from it.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { parseLogLevel, type LogLevel } from '../config/env.js';
+
+export type Logger = PinoLogger;
+export type { LogLevel };
+export { parseLogLevel };
+
+/** Field paths whose values are replaced in every log line: a second line of defence, not the first. */
+export const REDACTED_PATHS: readonly string[] = (() => {
+  const keys = [
+    'password', 'passwd', 'token', 'secret', 'sharedSecret', 'shared_secret', 'authorization', 'Authorization',
+    'cookie', 'Cookie', '"set-cookie"', 'sessionCookie', 'session_cookie', 'privateKey', 'private_key',
+    'privateKeyPem', 'key_data', 'totp',
+  ];
+  const paths: string[] = [];
+  for (const key of keys) {
+    paths.push(key, `*.${key}`, `*.*.${key}`);
+  }
+  return paths;
+})();
+
+export const REDACTED = '[redacted]';
+
+/** pino has no `warning`; everything outside this module says `warning` like the reference. */
+function toPinoLevel(level: LogLevel): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
+  return level === 'warning' ? 'warn' : level;
+}
+
+export interface LogRootOptions {
+  level?: LogLevel;
+  /** Where JSON lines go; stdout (asynchronous, flushed on exit) when absent. */
+  destination?: DestinationStream;
+  /** `logger` of the root logger itself. */
+  name?: string;
+}
+
+export class LogRoot {
+  readonly logger: Logger;
+  // Unnamed parent of every named logger, so each line carries exactly one `logger` field.
+  readonly #base: Logger;
+  #level: LogLevel;
+  // Weak: per-request children must not be kept alive by the level bookkeeping.
+  readonly #children = new Set<WeakRef<Logger>>();
+  #pruneAt = 256;
+
+  constructor(options: LogRootOptions = {}) {
+    this.#level = options.level ?? 'info';
+    const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+    this.#base = pino(
+      {
+        level: toPinoLevel(this.#level),
+        messageKey: 'event',
+        base: undefined,
+        timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
+        formatters: {
+          level: (label) => ({ level: label === 'warn' ? 'warning' : label }),
+        },
+        redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+        onChild: (child) => this.#track(child),
+      },
+      destination,
+    );
+    this.logger = this.#base.child({ logger: options.name ?? 'authentik.outpost' });
+  }
+
+  get level(): LogLevel {
+    return this.#level;
+  }
+
+  /**
+   * A named logger, e.g. child('authentik.outpost.ldap', { provider: 'x' }); follows setLevel. Name loggers only
+   * here: pino repeats a `logger` binding given again to .child() of a named logger.
+   */
+  child(name: string, bindings: Record<string, unknown> = {}): Logger {
+    return this.#base.child({ ...bindings, logger: name });
+  }
+
+  /** Changes the level of the root and of every logger derived from it. */
+  setLevel(level: LogLevel): void {
+    if (level === this.#level) return;
+    this.#level = level;
+    const pinoLevel = toPinoLevel(level);
+    this.#base.level = pinoLevel;
+    for (const ref of this.#children) {
+      const child = ref.deref();
+      if (child === undefined) this.#children.delete(ref);
+      else child.level = pinoLevel;
+    }
+  }
+
+  /** Writes out buffered lines (before process.exit). */
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.#base.flush(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  #track(child: Logger): void {
+    this.#children.add(new WeakRef(child));
+    if (this.#children.size >= this.#pruneAt) {
+      for (const ref of this.#children) if (ref.deref() === undefined) this.#children.delete(ref);
+      this.#pruneAt = Math.max(256, this.#children.size * 2);
+    }
+  }
+}
+
+/**
+ * The level an outpost config `log_level` asks for: unknown values mean debug, as in the reference.
+ * Returns undefined when nothing is set.
+ */
+export function outpostConfigLogLevel(value: string | undefined): LogLevel | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return parseLogLevel(value) ?? 'debug';
+}

@@ -1,0 +1,21 @@
+/**
+ * The listener modules this build can run, by outpost type. The LDAP and RADIUS modules register here.
+ */
+import type { OutpostConfig } from '../config/env.js';
+import type { LogRoot } from '../observability/log.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { CoarseTimers } from '../util/coarse-timers.js';
+import type { ModuleFactories } from './module.js';
+
+/** Process-wide things a module may need beyond its ModuleContext. */
+export interface ModuleDeps {
+  config: OutpostConfig;
+  logRoot: LogRoot;
+  registry: MetricsRegistry;
+  timers: CoarseTimers;
+}
+
+export function moduleFactories(deps: ModuleDeps): ModuleFactories {
+  void deps;
+  return {};
+}
