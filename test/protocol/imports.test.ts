@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Compiled to dist/test/protocol/, so the repository root is three levels up.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const protocolDir = join(root, 'src', 'protocol');
+const allowedFile = join(root, 'src', 'errors.ts');
+
+function sources(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) sources(full, out);
+    else if (name.endsWith('.ts')) out.push(full);
+  }
+  return out;
+}
+
+/** Every module specifier in a file: static imports and re-exports, dynamic import(), require(). */
+function specifiers(text: string): string[] {
+  const found: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\bimport\s*\(\s*([^'"\s)][^)]*)\)/g, // computed dynamic import: never allowed
+    /\brequire\s*\(\s*['"]?([^'")]+)['"]?\s*\)/g,
+  ];
+  for (const pattern of patterns) for (const match of text.matchAll(pattern)) found.push(match[1]!);
+  return found;
+}
+
+function allowed(file: string, specifier: string): boolean {
+  if (specifier === 'node:buffer' || specifier === 'node:crypto') return true;
+  if (!specifier.startsWith('.')) return false;
+  const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
+  return target === allowedFile || !relative(protocolDir, target).startsWith('..');
+}
+
+test('src/protocol imports only node:buffer, node:crypto, src/errors.ts and itself', () => {
+  const files = sources(protocolDir);
+  assert.ok(files.some((f) => f.endsWith(join('ldap', 'messages.ts'))), `sources not found under ${protocolDir}`);
+  const violations: string[] = [];
+  for (const file of files) {
+    for (const specifier of specifiers(readFileSync(file, 'utf8'))) {
+      if (!allowed(file, specifier)) violations.push(`${relative(root, file)}: ${specifier}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the scan itself catches forbidden imports', () => {
+  const file = join(protocolDir, 'ldap', 'x.ts');
+  const bad = [
+    "import { Socket } from 'node:net';",
+    "import fs from 'fs';",
+    "export * from '../../config/limits.js';",
+    "const m = await import('node:os');",
+    'const m = await import(name);',
+    "const x = require('node:child_process');",
+    "import type { Foo } from '../../core-api/port.js';",
+  ];
+  for (const line of bad) {
+    assert.ok(specifiers(line).some((s) => !allowed(file, s)), line);
+  }
+  assert.ok(specifiers("import { ProtocolError } from '../../errors.js';").every((s) => allowed(file, s)));
+  assert.ok(specifiers("import { Buffer } from 'node:buffer';\nimport { Tag } from '../ber/reader.js';").every((s) => allowed(file, s)));
+});
