@@ -1,20 +1,133 @@
 /**
- * Placeholder until the embedded default mode lands (the lead replaces this file): without AUTHENTIK_HOST the
- * process starts an embedded core and one outpost per demo token against it.
+ * The embedded default mode (`npm start` without AUTHENTIK_HOST): an embedded core on loopback seeded with the
+ * demo directory, and one outpost per demo outpost token running against it over HTTP and WebSocket exactly as
+ * against a remote core. Prints client commands that work as printed.
+ *
+ * Environment (ours): AKO_DEMO_DIRECTORY (directory file, default examples/demo-directory.yaml),
+ * AKO_EMBEDDED_CORE_LISTEN (host:port of the embedded core, default 127.0.0.1:9000; port 0 picks one),
+ * AKO_CERTS_DIR (default certs/).
  */
-import type { OutpostConfig } from './config/env.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { coreConnectionConfig, type ListenAddress, type OutpostConfig } from './config/env.js';
+import { startEmbeddedCore, type EmbeddedCore } from './embedded-core/core.js';
+import { ConfigError } from './errors.js';
 import type { LogRoot } from './observability/log.js';
 import type { MetricsRegistry } from './observability/metrics.js';
+import { moduleFactories } from './outpost/modules.js';
+import { startOutpost, type RunningOutpost } from './outpost/run.js';
 import type { CoarseTimers } from './util/coarse-timers.js';
 
 export interface EmbeddedDefaultDeps {
   logRoot: LogRoot;
   registry: MetricsRegistry;
   timers: CoarseTimers;
+  /** Where the banner goes (default stdout). */
+  print?: (text: string) => void;
 }
 
-export async function startEmbeddedDefault(config: OutpostConfig, deps: EmbeddedDefaultDeps): Promise<{ stop(): Promise<void> }> {
-  void config;
-  void deps;
-  throw new Error('embedded default not available yet');
+export interface EmbeddedDefault {
+  readonly core: EmbeddedCore;
+  readonly outposts: readonly RunningOutpost[];
+  refresh(): void;
+  stop(): Promise<void>;
+}
+
+/** The package root (dist/src/demo.js -> ../../). */
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || !(port >= 0 && port <= 65535)) throw new ConfigError('AKO_EMBEDDED_CORE_LISTEN', `"${value}" is not host:port`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Outposts of the demo directory: name, type and token (read from the file the core loaded). */
+function demoOutposts(core: EmbeddedCore): { name: string; type: string; token: string }[] {
+  return [...core.directory().outposts.values()].map((o) => ({ name: o.name, type: o.type, token: o.token }));
+}
+
+export async function startEmbeddedDefault(config: OutpostConfig, deps: EmbeddedDefaultDeps): Promise<EmbeddedDefault> {
+  const print = deps.print ?? ((text: string) => process.stdout.write(text));
+  const directoryPath = resolve(process.env.AKO_DEMO_DIRECTORY ?? join(packageRoot, 'examples', 'demo-directory.yaml'));
+  const certsDir = resolve(process.env.AKO_CERTS_DIR ?? join(packageRoot, 'certs'));
+  const listen = parseListen(process.env.AKO_EMBEDDED_CORE_LISTEN ?? '127.0.0.1:9000');
+  const coreLog = deps.logRoot.child('authentik.embedded-core');
+  const core = await startEmbeddedCore({ directoryPath, certsDir, host: listen.host, port: listen.port, logger: coreLog });
+
+  const factories = moduleFactories({ config, logRoot: deps.logRoot, registry: deps.registry, timers: deps.timers });
+  const outposts: RunningOutpost[] = [];
+  try {
+    for (const outpost of demoOutposts(core)) {
+      if (!(outpost.type in factories)) {
+        coreLog.info({ outpost: outpost.name, type: outpost.type }, 'Demo outpost type not served by this build yet, skipped');
+        continue;
+      }
+      const running = await startOutpost(
+        { ...config, core: coreConnectionConfig(core.url, outpost.token, { insecure: false, timeoutMs: config.coreTimeoutMs }) },
+        { logRoot: deps.logRoot, registry: deps.registry, timers: deps.timers, moduleFactories: factories },
+      );
+      outposts.push(running);
+    }
+  } catch (err) {
+    await Promise.allSettled(outposts.map((o) => o.stop()));
+    await core.stop();
+    throw err;
+  }
+  print(banner(core, config, outposts, directoryPath));
+  return {
+    core,
+    outposts,
+    refresh: () => {
+      for (const o of outposts) void o.refresh('signal');
+    },
+    stop: async () => {
+      await Promise.allSettled(outposts.map((o) => o.stop()));
+      await core.stop();
+    },
+  };
+}
+
+/** A client-side address for a listen address (0.0.0.0 / :: -> loopback). */
+function clientHost(a: ListenAddress): string {
+  if (a.host === '' || a.host === '0.0.0.0') return '127.0.0.1';
+  if (a.host === '::') return '::1';
+  return a.host;
+}
+
+function uri(scheme: string, a: ListenAddress, host?: string): string {
+  const h = host ?? clientHost(a);
+  return `${scheme}://${h.includes(':') ? `[${h}]` : h}:${a.port}`;
+}
+
+function banner(core: EmbeddedCore, config: OutpostConfig, outposts: readonly RunningOutpost[], directoryPath: string): string {
+  const lines: string[] = [
+    '',
+    'ak-outpost demo: embedded authentik-compatible core and outposts on this machine',
+    `  core API: ${core.url}api/v3/   (admin token: see ${directoryPath}, core.admin_token)`,
+    `  demo users and passwords: ${directoryPath} (header)`,
+    `  metrics: ${config.listen.metrics.map((a) => uri('http', a)).join(' ')}/metrics`,
+    '',
+  ];
+  const types = new Set(outposts.map((o) => o.controller.state.outpost?.type));
+  if (types.has('ldap')) {
+    const ldap = config.listen.ldap[0];
+    const ldaps = config.listen.ldaps[0];
+    const base = 'DC=ldap,DC=goauthentik,DC=io';
+    const bind = `-D 'cn=akadmin,ou=users,${base}' -w akadmin-demo`;
+    const ca = join(core.pki.certsDir, 'ca.pem');
+    lines.push('Try LDAP:');
+    if (ldap !== undefined) {
+      lines.push(`  ldapsearch -x -H ${uri('ldap', ldap)} ${bind} -b '${base}' '(objectClass=user)' cn mail memberOf`);
+      lines.push(`  ldapwhoami -x -H ${uri('ldap', ldap)} -D 'cn=alice,ou=users,${base}' -w alice-demo`);
+      lines.push(`  LDAPTLS_CACERT=${ca} ldapsearch -ZZ -x -H ${uri('ldap', ldap, 'localhost')} ${bind} -b '${base}' '(memberOf=cn=staff,ou=groups,dc=ldap,dc=goauthentik,dc=io)' cn`);
+    }
+    if (ldaps !== undefined) {
+      lines.push(`  LDAPTLS_CACERT=${ca} ldapwhoami -x -H ${uri('ldaps', ldaps, 'localhost')} -D 'cn=bob,ou=users,${base}' -w bob-demo`);
+    }
+    lines.push('');
+  }
+  lines.push('Stop with Ctrl-C.', '');
+  return lines.join('\n');
 }

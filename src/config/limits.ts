@@ -87,6 +87,15 @@ export const LDAP_LIMITS = Object.freeze({
   maxWriteBufferBytes: 4 * 1024 * 1024,
   /** Cached bind mode: sessions kept per provider. */
   maxCachedBindSessions: 100_000,
+  /**
+   * Cached bind mode: a cached success is reused at most this long (also when the core's session cookie has no
+   * expiry, which authentik's default login stage issues), so a changed password stops working within it.
+   */
+  bindCacheTtlMs: 5 * 60_000,
+  /** Paged-results state kept per connection (RFC 2696 cookies); the oldest is dropped beyond it. */
+  maxPagedSearchesPerConnection: 8,
+  /** Unbind flows running at once; more are skipped (the core session then expires on its own). */
+  maxConcurrentUnbindFlows: 64,
 });
 
 /** RADIUS listener, provider and EAP (starting values; the RADIUS module may ask for different ones). */
