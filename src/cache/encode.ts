@@ -1,0 +1,148 @@
+/**
+ * Encodes stored entries straight from the snapshot's slots into SearchResultEntry ops with all user
+ * attributes (what `*` and an empty list return), without intermediate objects: the attribute type elements
+ * are encoded once per snapshot. Used to pre-encode at build time and for entries past the pre-encoding budget.
+ * Other selections go through the codec's encodeEntryOp.
+ */
+import { Buffer } from 'node:buffer';
+import { Tag } from '../protocol/ber/reader.js';
+import { putLength, tlvSize } from '../protocol/ber/writer.js';
+import { OpTag } from '../protocol/ldap/messages.js';
+import { encodeLdapString } from '../protocol/ldap/search-response.js';
+import type { ValueSlot } from '../providers/ldap/search/compile.js';
+import type { AttributeTable, Shape } from './attribute-table.js';
+
+export interface StoredEntries {
+  readonly table: AttributeTable;
+  readonly shapes: readonly Shape[];
+  readonly shapeOf: Uint32Array;
+  readonly slots: readonly ValueSlot[];
+  readonly slotStart: Uint32Array;
+  readonly dns: readonly string[];
+}
+
+/** Byte length of a string in UTF-8, without a native call for ASCII. */
+function utf8Length(text: string): number {
+  const n = text.length;
+  if (n > 64) return Buffer.byteLength(text, 'utf8');
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  return n;
+}
+
+function putText(buf: Buffer, pos: number, text: string, size: number): number {
+  buf[pos++] = Tag.octetString;
+  pos = putLength(buf, pos, size);
+  if (size === 0) return pos;
+  if (size === text.length && size <= 64) {
+    // ASCII: writing code units directly beats a native call for short values.
+    for (let i = 0; i < size; i++) buf[pos + i] = text.charCodeAt(i);
+  } else {
+    buf.write(text, pos, size, 'utf8');
+  }
+  return pos + size;
+}
+
+export class EntryEncoder {
+  /** Encoded type element per attribute id; null for operational and computed attributes. */
+  private readonly typeTlvs: (Buffer | null)[] = [];
+  /** Sizes from the last measure(): per attribute its value sizes, then two totals; then dn, list, op. */
+  private sizes = new Int32Array(256);
+  private count = 0;
+
+  constructor(private readonly entries: StoredEntries) {
+    const table = entries.table;
+    for (let id = 0; id < table.size; id++) {
+      const def = table.byId(id);
+      this.typeTlvs.push(def.operational || def.virtual !== null ? null : encodeLdapString(def.name));
+    }
+  }
+
+  /** Measures entry `id`; then `write` must follow for the same id. Returns the op's byte length. */
+  measure(id: number): number {
+    const { shapes, shapeOf, slots, slotStart, dns } = this.entries;
+    const shape = shapes[shapeOf[id]!]!;
+    const start = slotStart[id]!;
+    this.count = 0;
+    let listContent = 0;
+    for (let i = 0; i < shape.attrs.length; i++) {
+      const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
+      const slot = slots[start + i]!;
+      if (typeTlv === null) continue;
+      let valuesContent: number;
+      if (typeof slot === 'string') {
+        const size = utf8Length(slot);
+        this.push(size);
+        valuesContent = tlvSize(size);
+      } else {
+        if (slot.length === 0) continue;
+        valuesContent = 0;
+        for (let v = 0; v < slot.length; v++) {
+          const size = utf8Length(slot[v]!);
+          this.push(size);
+          valuesContent += tlvSize(size);
+        }
+      }
+      const attributeContent = typeTlv.length + tlvSize(valuesContent);
+      this.push(valuesContent);
+      this.push(attributeContent);
+      listContent += tlvSize(attributeContent);
+    }
+    const dnSize = utf8Length(dns[id]!);
+    const opContent = tlvSize(dnSize) + tlvSize(listContent);
+    this.push(dnSize);
+    this.push(listContent);
+    this.push(opContent);
+    return tlvSize(opContent);
+  }
+
+  private push(size: number): void {
+    if (this.count === this.sizes.length) {
+      const grown = new Int32Array(this.sizes.length * 2);
+      grown.set(this.sizes);
+      this.sizes = grown;
+    }
+    this.sizes[this.count++] = size;
+  }
+
+  /** Writes the entry measured last at `pos`; returns the end position. */
+  write(id: number, buf: Buffer, pos: number): number {
+    const { shapes, shapeOf, slots, slotStart, dns } = this.entries;
+    const shape = shapes[shapeOf[id]!]!;
+    const start = slotStart[id]!;
+    const sizes = this.sizes;
+    const n = this.count;
+    buf[pos] = OpTag.SearchResultEntry;
+    pos = putLength(buf, pos + 1, sizes[n - 1]!);
+    pos = putText(buf, pos, dns[id]!, sizes[n - 3]!);
+    buf[pos++] = Tag.sequence;
+    pos = putLength(buf, pos, sizes[n - 2]!);
+    let k = 0;
+    for (let i = 0; i < shape.attrs.length; i++) {
+      const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
+      const slot = slots[start + i]!;
+      if (typeTlv === null || (typeof slot !== 'string' && slot.length === 0)) continue;
+      // Value sizes come first, then the attribute's two totals (see measure).
+      const count = typeof slot === 'string' ? 1 : slot.length;
+      const valuesContent = sizes[k + count]!;
+      const attributeContent = sizes[k + count + 1]!;
+      buf[pos++] = Tag.sequence;
+      pos = putLength(buf, pos, attributeContent);
+      pos += typeTlv.copy(buf, pos);
+      buf[pos++] = Tag.set;
+      pos = putLength(buf, pos, valuesContent);
+      if (typeof slot === 'string') pos = putText(buf, pos, slot, sizes[k]!);
+      else for (let v = 0; v < count; v++) pos = putText(buf, pos, slot[v]!, sizes[k + v]!);
+      k += count + 2;
+    }
+    return pos;
+  }
+
+  /** The entry's op in a buffer of its own. */
+  encode(id: number): Buffer {
+    const length = this.measure(id);
+    const buf = Buffer.allocUnsafe(length);
+    const end = this.write(id, buf, 0);
+    if (end !== length) throw new Error(`entry ${this.entries.dns[id]!}: encoded ${end} bytes, expected ${length}`);
+    return buf;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Cached bind mode: successful binds only, keyed by a keyed hash of (normalized DN, password), so the password
+ * itself is never stored. Entries expire after a finite TTL (also when the core's session cookie has none: the
+ * reference kept those forever, authentik issue #12294), and are dropped when a refresh shows the user changed
+ * (password date, deactivation, group membership), when the user's session ends, or when the provider's bind
+ * settings change.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+export interface CachedBind {
+  userPk: number;
+  username: string;
+  canSearch: boolean;
+  /** sha256 hex of the core session key (what SESSION_END carries), if the core gave a session. */
+  sessionHash: string | undefined;
+  /** What the user's directory entry looked like at bind time (see userFingerprint); undefined: unknown. */
+  fingerprint: string | undefined;
+}
+
+export class BindCache {
+  readonly #key = randomBytes(32);
+  readonly #entries: LRUCache<string, CachedBind>;
+  readonly #ttlMs: number;
+
+  constructor(options: { maxEntries: number; ttlMs: number }) {
+    this.#ttlMs = options.ttlMs;
+    this.#entries = new LRUCache<string, CachedBind>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
+  }
+
+  #keyOf(normalizedDn: string, password: Buffer): string {
+    return createHmac('sha256', this.#key).update(normalizedDn).update('\0').update(password).digest('base64url');
+  }
+
+  get(normalizedDn: string, password: Buffer): CachedBind | undefined {
+    return this.#entries.get(this.#keyOf(normalizedDn, password));
+  }
+
+  /** `expiresAt`: the session cookie's expiry (ms epoch) when it is sooner than the cache TTL. */
+  set(normalizedDn: string, password: Buffer, entry: CachedBind, expiresAt?: number): void {
+    let ttl = this.#ttlMs;
+    if (expiresAt !== undefined) ttl = Math.min(ttl, expiresAt - Date.now());
+    if (ttl <= 0) return;
+    this.#entries.set(this.#keyOf(normalizedDn, password), entry, { ttl });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Drops every entry the predicate selects; returns how many. */
+  dropWhere(predicate: (entry: CachedBind) => boolean): number {
+    let dropped = 0;
+    for (const [key, entry] of this.#entries.entries()) {
+      if (predicate(entry)) {
+        this.#entries.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** Distinct users with live entries. */
+  users(): Set<number> {
+    const pks = new Set<number>();
+    for (const entry of this.#entries.values()) pks.add(entry.userPk);
+    return pks;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

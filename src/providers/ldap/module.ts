@@ -1,0 +1,224 @@
+/**
+ * The LDAP outpost module: providers from the core, their directory snapshots (cached search), the bind caches,
+ * the LDAP and LDAPS listeners and TLS certificate choice. The controller drives refresh(); everything else
+ * answers from the state the last successful refresh swapped in.
+ */
+import type { SecureContext } from 'node:tls';
+import type { OutpostConfig } from '../../config/env.js';
+import { cidrBlockList } from '../../config/env.js';
+import { LDAP_LIMITS } from '../../config/limits.js';
+import { buildSnapshot } from '../../cache/build.js';
+import type { CoreApi } from '../../core-api/port.js';
+import { CoreError } from '../../errors.js';
+import { generateSelfSigned } from '../../lib/x509.js';
+import { LdapListener } from '../../listeners/ldap/server.js';
+import { createLdapSecureContext } from '../../listeners/ldap/tls.js';
+import type { Logger } from '../../observability/log.js';
+import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
+import type { CoarseTimers } from '../../util/coarse-timers.js';
+import { PACKAGE_VERSION } from '../../version.js';
+import { ResultCode } from '../../protocol/ldap/result-codes.js';
+import { fingerprintInSnapshot, fingerprintOfUser } from './fingerprint.js';
+import { LdapRequestHandler } from './handler.js';
+import { ldapMetrics } from './metrics.js';
+import { LdapProvider } from './provider.js';
+import { LDAP_OUTPOST_QUERY } from './bind.js';
+
+export interface LdapModuleDeps {
+  config: OutpostConfig;
+  timers: CoarseTimers;
+}
+
+/** Users re-checked one by one per refresh for direct-search providers; past it their cached binds are dropped. */
+const MAX_BIND_CACHE_RECHECKS = 200;
+const RECHECK_CONCURRENCY = 4;
+
+export class LdapModule implements OutpostModule {
+  readonly type = 'ldap' as const;
+  readonly #ctx: ModuleContext;
+  readonly #deps: LdapModuleDeps;
+  readonly #log: Logger;
+  readonly #handler: LdapRequestHandler;
+  readonly #listener: LdapListener;
+  #providers: readonly LdapProvider[] = [];
+  #defaultContext: SecureContext | undefined;
+  #warmupTimer: { cancel(): void } | undefined;
+  #warmupEverySeconds = 0;
+  #stopped = false;
+
+  constructor(ctx: ModuleContext, deps: LdapModuleDeps) {
+    this.#ctx = ctx;
+    this.#deps = deps;
+    this.#log = ctx.logger;
+    const metrics = ldapMetrics(ctx.registry);
+    this.#handler = new LdapRequestHandler({
+      api: ctx.api,
+      providers: () => this.#providers,
+      outpostName: () => ctx.outpost.name,
+      requireTls: deps.config.ldap.requireTls,
+      bindTimeoutMs: Math.min(LDAP_LIMITS.bindTimeoutMs, Math.max(deps.config.coreTimeoutMs, 1000) * 3),
+      pageSize: deps.config.ldap.pageSize,
+      vendorVersion: `ak-outpost ${PACKAGE_VERSION}`,
+      logger: ctx.logRoot.child('authentik.outpost.ldap'),
+      metrics,
+    });
+    this.#listener = new LdapListener({
+      handler: this.#handler,
+      logger: ctx.logRoot.child('authentik.outpost.ldap.listener'),
+      trustedProxies: cidrBlockList(deps.config.listen.trustedProxyCidrs),
+      selectCertificate: (servername) => this.#selectCertificate(servername),
+    });
+  }
+
+  get providers(): readonly LdapProvider[] {
+    return this.#providers;
+  }
+
+  get listener(): LdapListener {
+    return this.#listener;
+  }
+
+  async refresh(ctx: RefreshContext): Promise<void> {
+    const configs = await ctx.api.listLdapProviders();
+    if (configs.length === 0) throw new Error('no ldap provider defined');
+    const previous = new Map(this.#providers.map((p) => [p.config.pk, p]));
+    const next = configs.map(
+      (c) => new LdapProvider(c, previous.get(c.pk), { maxEntries: LDAP_LIMITS.maxCachedBindSessions, ttlMs: LDAP_LIMITS.bindCacheTtlMs }),
+    );
+    const certificates = new Set<string>();
+    for (const p of next) if (p.config.certificate !== null) certificates.add(p.config.certificate);
+    await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
+    this.#ctx.certificates.retain(certificates);
+
+    for (const p of next) {
+      if (p.config.searchMode !== 'cached') continue;
+      await this.#loadSnapshot(ctx.api, p);
+    }
+    this.#providers = next;
+    await Promise.all(next.map((p) => this.#recheckBindCache(ctx.api, p)));
+    this.#scheduleWarmup(ctx.rootConfig.cacheTimeoutFlows);
+  }
+
+  async #loadSnapshot(api: CoreApi, provider: LdapProvider): Promise<void> {
+    const log = this.#log.child({ provider: provider.name });
+    const started = performance.now();
+    try {
+      provider.snapshot = await buildSnapshot(api, provider.config, {
+        pageSize: this.#deps.config.ldap.pageSize,
+        onProgress: (p) => {
+          if (p.phase === 'users') log.info({ users: p.users, groups: p.groups }, 'Loading directory');
+        },
+      });
+      log.info(
+        { users: provider.snapshot.userCount, groups: provider.snapshot.groupCount, 'took-ms': Math.round(performance.now() - started) },
+        'Directory loaded',
+      );
+    } catch (err) {
+      // The previous snapshot (if any) keeps serving; without one, searches answer unavailable.
+      log.warn({ error: errorText(err), kept: provider.snapshot !== undefined }, 'Failed to load directory, keeping the previous one');
+    }
+  }
+
+  /** Drops cached binds whose user changed (password date, active flag, groups) since they were cached. */
+  async #recheckBindCache(api: CoreApi, provider: LdapProvider): Promise<void> {
+    const cache = provider.bindCache;
+    if (cache === undefined || cache.size === 0) return;
+    let dropped: number;
+    if (provider.snapshot !== undefined) {
+      const snapshot = provider.snapshot;
+      dropped = cache.dropWhere((e) => fingerprintInSnapshot(snapshot, e.userPk) !== e.fingerprint);
+    } else {
+      const users = [...cache.users()];
+      if (users.length > MAX_BIND_CACHE_RECHECKS) {
+        dropped = cache.size;
+        cache.clear();
+      } else {
+        const current = new Map<number, string | undefined>();
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < users.length) {
+            const pk = users[next++]!;
+            try {
+              current.set(pk, fingerprintOfUser(await api.getUser(pk)));
+            } catch (err) {
+              if (!(err instanceof CoreError)) throw err;
+              current.set(pk, undefined); // unknown now: drop rather than trust
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));
+        dropped = cache.dropWhere((e) => current.get(e.userPk) !== e.fingerprint);
+      }
+    }
+    if (dropped > 0) this.#log.info({ provider: provider.name, dropped }, 'Dropped cached binds of changed users');
+  }
+
+  #scheduleWarmup(everySeconds: number): void {
+    if (everySeconds === this.#warmupEverySeconds && this.#warmupTimer !== undefined) return;
+    this.#warmupTimer?.cancel();
+    this.#warmupEverySeconds = everySeconds;
+    if (this.#stopped || !(everySeconds > 0)) return;
+    const run = (): void => {
+      void this.#warmup();
+      this.#warmupTimer = this.#deps.timers.setTimeout(run, everySeconds * 1000);
+    };
+    run();
+  }
+
+  /** authentik's flow warm-up: one executor GET per provider so the core caches the flow plan. */
+  async #warmup(): Promise<void> {
+    const query = { ...LDAP_OUTPOST_QUERY, 'goauthentik.io/outpost/ldap-warmup': 'true' };
+    await Promise.all(
+      this.#providers.map((p) =>
+        this.#ctx.api.newFlowAttempt({ remoteIp: '127.0.0.1', innerQuery: query, timeoutMs: this.#deps.config.coreTimeoutMs }).warmUp(p.config.bindFlowSlug),
+      ),
+    );
+  }
+
+  async start(): Promise<void> {
+    const pair = await generateSelfSigned({ commonName: 'authentik default certificate', organization: 'authentik', sans: ['*'] });
+    this.#defaultContext = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
+    const listen = this.#deps.config.listen;
+    for (const a of listen.ldap) await this.#listener.listen({ host: a.host, port: a.port, mode: 'ldap' });
+    for (const a of listen.ldaps) await this.#listener.listen({ host: a.host, port: a.port, mode: 'ldaps' });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#warmupTimer?.cancel();
+    await this.#listener.close();
+    await this.#handler.drain();
+  }
+
+  onSessionEnd(sessionId: string): void {
+    for (const p of this.#providers) p.bindCache?.dropWhere((e) => e.sessionHash === sessionId);
+    const closed = this.#handler.endSession(sessionId, { resultCode: ResultCode.strongerAuthRequired, diagnosticMessage: 'session ended' });
+    if (closed > 0) this.#log.info({ connections: closed }, 'Closed connections of an ended session');
+  }
+
+  /** SNI against tls_server_name, then the providers' single certificate, then the generated default. */
+  #selectCertificate(servername: string | undefined): SecureContext {
+    const certs = this.#ctx.certificates;
+    if (servername !== undefined && servername !== '') {
+      const wanted = servername.toLowerCase();
+      for (const p of this.#providers) {
+        if (p.config.certificate !== null && p.config.tlsServerName.toLowerCase() === wanted) {
+          const pair = certs.cached(p.config.certificate);
+          if (pair !== undefined) return pair.secureContext;
+        }
+      }
+    }
+    const distinct = new Set<string>();
+    for (const p of this.#providers) if (p.config.certificate !== null) distinct.add(p.config.certificate);
+    if (distinct.size === 1) {
+      const pair = certs.cached([...distinct][0]!);
+      if (pair !== undefined) return pair.secureContext;
+    }
+    if (this.#defaultContext === undefined) throw new Error('LDAP TLS is not ready');
+    return this.#defaultContext;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
