@@ -10,6 +10,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { createCertificatePem, generateKeyPairSync, ipv6Bytes, privateKeyPem } from '../lib/x509.js';
 import type { CertificateAndKey } from '../lib/x509.js';
@@ -22,7 +23,8 @@ const LEAF_DAYS = 365;
 const CA_RENEW_MS = 30 * DAY_MS;
 const LEAF_RENEW_MS = 7 * DAY_MS;
 /** Always present on generated server certificates: the demo runs on loopback. */
-const DEFAULT_SANS = ['localhost', '127.0.0.1'];
+// OpenLDAP's client checks the name 127.0.0.1 resolves back to (often the machine's host name), not the URI's.
+const DEFAULT_SANS = [...new Set(['localhost', '127.0.0.1', '::1', hostname()].filter((n) => n !== ''))];
 
 export const CA_COMMON_NAME = 'ak-outpost embedded core CA';
 
@@ -30,7 +32,7 @@ export interface EmbeddedPki {
   readonly certsDir: string;
   readonly caCertificatePem: string;
   readonly caPath: string;
-  /** A server certificate named `name` with the given SANs (plus localhost, 127.0.0.1); reused when valid. */
+  /** A server certificate named `name` with the given SANs (plus localhost, loopback and this host's name); reused when valid. */
   serverCertificate(name: string, subjectAltNames: readonly string[]): CertificateAndKey;
   /** For the directory loader: a generated certificate for a spec without PEM files. */
   resolveCertificate(spec: CertificateSpec): CertificateAndKey;

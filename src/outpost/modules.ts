@@ -6,6 +6,7 @@ import type { LogRoot } from '../observability/log.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { CoarseTimers } from '../util/coarse-timers.js';
 import type { ModuleFactories } from './module.js';
+import { LdapModule } from '../providers/ldap/module.js';
 
 /** Process-wide things a module may need beyond its ModuleContext. */
 export interface ModuleDeps {
@@ -16,6 +17,7 @@ export interface ModuleDeps {
 }
 
 export function moduleFactories(deps: ModuleDeps): ModuleFactories {
-  void deps;
-  return {};
+  return {
+    ldap: (ctx) => new LdapModule(ctx, { config: deps.config, timers: deps.timers }),
+  };
 }
