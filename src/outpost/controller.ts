@@ -86,6 +86,11 @@ export class OutpostController {
     this.#metrics = outpostMetrics(options.registry);
   }
 
+  /** The listener module serving this outpost (after start). */
+  get module(): OutpostModule | undefined {
+    return this.#module;
+  }
+
   get state(): ControllerState {
     return {
       started: this.#started,

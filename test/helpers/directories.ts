@@ -64,10 +64,13 @@ export async function testDirectory(options: TestDirectoryOptions = {}): Promise
         search_mode: options.searchMode ?? 'cached',
         bind_mode: options.bindMode ?? 'direct',
         mfa_support: options.mfaSupport ?? true,
+        certificate: 'ldap-test',
+        tls_server_name: 'ldap.test.local',
         ...(generation === '2023.10' ? { search_group: 'admins' } : {}),
       },
       { type: 'radius', name: 'radius', shared_secret: RADIUS_SECRET },
     ],
+    certificates: [{ name: 'ldap-test', subject_alt_names: ['localhost', 'ldap.test.local'] }],
     applications: [
       { slug: 'ldap', name: 'LDAP', provider: 'ldap', allowed_groups: ['staff', 'admins'] },
       { slug: 'radius', name: 'RADIUS', provider: 'radius', allowed_groups: ['staff', 'admins'] },

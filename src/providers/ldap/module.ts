@@ -45,6 +45,7 @@ export class LdapModule implements OutpostModule {
   #warmupTimer: { cancel(): void } | undefined;
   #warmupEverySeconds = 0;
   #stopped = false;
+  readonly #bound: { mode: 'ldap' | 'ldaps'; address: string; port: number }[] = [];
 
   constructor(ctx: ModuleContext, deps: LdapModuleDeps) {
     this.#ctx = ctx;
@@ -72,6 +73,11 @@ export class LdapModule implements OutpostModule {
 
   get providers(): readonly LdapProvider[] {
     return this.#providers;
+  }
+
+  /** Where the listeners actually listen (port 0 resolved). */
+  get boundAddresses(): readonly { mode: 'ldap' | 'ldaps'; address: string; port: number }[] {
+    return this.#bound;
   }
 
   get listener(): LdapListener {
@@ -179,8 +185,12 @@ export class LdapModule implements OutpostModule {
     const pair = await generateSelfSigned({ commonName: 'authentik default certificate', organization: 'authentik', sans: ['*'] });
     this.#defaultContext = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
     const listen = this.#deps.config.listen;
-    for (const a of listen.ldap) await this.#listener.listen({ host: a.host, port: a.port, mode: 'ldap' });
-    for (const a of listen.ldaps) await this.#listener.listen({ host: a.host, port: a.port, mode: 'ldaps' });
+    for (const [mode, list] of [['ldap', listen.ldap], ['ldaps', listen.ldaps]] as const) {
+      for (const a of list) {
+        const bound = await this.#listener.listen({ host: a.host, port: a.port, mode });
+        this.#bound.push({ mode, address: bound.address, port: bound.port });
+      }
+    }
   }
 
   async stop(): Promise<void> {
