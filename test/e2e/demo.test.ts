@@ -1,0 +1,72 @@
+/**
+ * `npm start` without AUTHENTIK_HOST: the embedded core, the demo outposts, and a banner of client commands that
+ * must work exactly as printed. Also the healthcheck subcommand against the running process, a clean SIGTERM, and
+ * no demo secret in any JSON log line.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../helpers/cli.js';
+
+const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+test('npm start serves the demo and every printed command works as printed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ako-demo-'));
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    AKO_EMBEDDED_CORE_LISTEN: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${await freePort()}`,
+    AKO_CERTS_DIR: join(dir, 'certs'),
+    TMPDIR: dir,
+  };
+  delete env.AUTHENTIK_HOST;
+  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!stdout.includes('Stop with Ctrl-C.')) {
+      assert.ok(Date.now() < deadline, `no banner:\n${stdout}`);
+      assert.equal(child.exitCode, null, `exited early:\n${stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const commands = stdout
+      .split('\n')
+      .filter((l) => /^ {2}(ldap|LDAPTLS_CACERT=)/.test(l))
+      .map((l) => l.trim());
+    assert.ok(commands.length >= 4, `commands:\n${commands.join('\n')}`);
+    for (const command of commands) {
+      const r = await run('bash', ['-c', command], { LDAPTLS_REQCERT: 'demand' });
+      assert.equal(r.code, 0, `${command}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /dn:|result: 0 Success/, command);
+    }
+    const health = await run(process.execPath, [main, 'healthcheck'], env);
+    assert.equal(health.code, 0, health.stderr);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, 'SIGTERM stops it cleanly');
+  const logLines = stdout.split('\n').filter((l) => l.startsWith('{'));
+  assert.ok(logLines.length > 5);
+  for (const secret of ['akadmin-demo', 'alice-demo', 'bob-demo', 'demo-ldap-outpost-token-0001', 'demo-radius-outpost-token-0001', 'demo-admin-token-change-me', 'testing123', 'OR6SOUV3AXCTZ3PRN5YNOGCLECOJD6WI']) {
+    assert.ok(!logLines.some((l) => l.includes(secret)), `a log line contains ${secret}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
