@@ -41,6 +41,12 @@ export class LdapRequestHandler implements LdapHandler {
 
   async handle(msg: LdapMessage, conn: LdapConnectionView, out: ResponseSink, signal: AbortSignal): Promise<void> {
     const op = msg.op;
+    // RFC 4511 4.1.11: a critical control we do not implement fails the operation.
+    const unknownCritical = msg.controls.find((c) => c.criticality && !(op.kind === 'SearchRequest' && c.type === Oid.pagedResults));
+    if (unknownCritical !== undefined) {
+      out.done(ResultCode.unavailableCriticalExtension, { diagnosticMessage: `critical control ${unknownCritical.type} is not supported` });
+      return;
+    }
     switch (op.kind) {
       case 'BindRequest':
         return this.#bind(op, conn, out);
