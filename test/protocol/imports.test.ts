@@ -1,35 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { repoRoot as root, sourceFiles as sources, specifiers } from '../helpers/source-imports.js';
 
-// Compiled to dist/test/protocol/, so the repository root is three levels up.
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const protocolDir = join(root, 'src', 'protocol');
 const allowedFile = join(root, 'src', 'errors.ts');
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) sources(full, out);
-    else if (name.endsWith('.ts')) out.push(full);
-  }
-  return out;
-}
-
-/** Every module specifier in a file: static imports and re-exports, dynamic import(), require(). */
-function specifiers(text: string): string[] {
-  const found: string[] = [];
-  const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-    /\bimport\s*\(\s*([^'"\s)][^)]*)\)/g, // computed dynamic import: never allowed
-    /\brequire\s*\(\s*['"]?([^'")]+)['"]?\s*\)/g,
-  ];
-  for (const pattern of patterns) for (const match of text.matchAll(pattern)) found.push(match[1]!);
-  return found;
-}
 
 function allowed(file: string, specifier: string): boolean {
   if (specifier === 'node:buffer' || specifier === 'node:crypto') return true;
