@@ -73,7 +73,10 @@ export function bindUsername(provider: LdapProvider, rdns: readonly string[], dn
 }
 
 export async function simpleBind(req: BindRequest, password: Buffer, conn: LdapConnectionView, deps: BindDeps): Promise<BindOutcome> {
-  if (deps.requireTls && !conn.tls.secure) {
+  // An anonymous bind carries no secret and may read only the RootDSE: allow it on plain LDAP, or `ldapsearch -x`
+  // could not even discover StartTLS there. Anything with a name or a password needs TLS.
+  const anonymous = req.name === '' && password.length === 0;
+  if (deps.requireTls && !conn.tls.secure && !anonymous) {
     return refuse(ResultCode.confidentialityRequired, 'tls_required', 'TLS is required: use StartTLS or LDAPS before binding');
   }
   if (req.name === '') {

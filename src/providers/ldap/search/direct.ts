@@ -6,11 +6,15 @@
  * Translation (reference 3.6, with its bugs fixed): only equality items at the top level or inside a top-level
  * AND narrow the query; everything else is fetched in full. Attribute names are case-insensitive (aliases and
  * OIDs too). Users: cn / sAMAccountName -> username, displayName / name -> name, mail -> email, memberOf = a group
- * DN -> groups_by_name, memberOf = a virtual group DN -> that username. Groups: cn / sAMAccountName -> name,
- * member = a user DN -> members_by_username. A value that cannot match (a memberOf naming a user, a member naming a
- * virtual group, an invalid DN, two different usernames) skips the request: no entries of that kind.
+ * DN -> groups_by_name, memberOf = a virtual group DN -> that username, member = a user DN -> that username (its
+ * virtual group). Groups: cn / sAMAccountName -> name, member = a user DN -> members_by_username. A value that
+ * cannot match (a memberOf naming a user, a member naming a virtual group, an invalid DN, two different usernames)
+ * skips the request: no entries of that kind.
  *
- * The core matches exactly and case-sensitively, so `(cn=ALICE)` does not find `alice` here (cached mode does).
+ * The core matches exactly and case-sensitively, LDAP does not: when a narrowed query finds nothing, it is asked
+ * once more without narrowing and the in-memory filter decides, so `(cn=ALICE)` or a base `cn=Alice,ou=users,...`
+ * finds `alice` as in cached mode (a miss costs one full listing, like any filter that cannot be narrowed; two
+ * names differing only in case are both found only when the exact one does not exist).
  * A group name that does not exist makes the core answer 400; that becomes "no entries", not an error.
  */
 import type { CoreApi } from '../../../core-api/port.js';
@@ -65,7 +69,8 @@ export function filterToCoreQuery(filter: Filter, kind: 'user' | 'group', layout
   const user: UserQuery = {};
   const group: GroupQuery = {};
   const setOnce = <T extends object, K extends keyof T>(target: T, key: K, value: T[K]): boolean => {
-    if (target[key] !== undefined && target[key] !== value) return false;
+    // LDAP compares these names case-insensitively: `(&(cn=a)(cn=A))` can still match.
+    if (target[key] !== undefined && !sameText(target[key], value)) return false;
     target[key] = value;
     return true;
   };
@@ -78,7 +83,9 @@ export function filterToCoreQuery(filter: Filter, kind: 'user' | 'group', layout
       } else if (type === 'mail') {
         if (!setOnce(user, 'email', value)) return null;
       } else if (type === 'member') {
-        return null; // users have no member attribute
+        // Users have no member attribute, but the virtual groups built from them do: their only member is the user.
+        const target = classifyDn(value, layout);
+        if (target.kind !== 'user' || !setOnce(user, 'username', target.name)) return null;
       } else if (type === 'memberof') {
         const target = classifyDn(value, layout);
         if (target.kind === 'group') (user.groupsByName ??= []).push(target.name);
@@ -101,6 +108,9 @@ export function filterToCoreQuery(filter: Filter, kind: 'user' | 'group', layout
   }
   return kind === 'user' ? user : group;
 }
+
+const sameText = (a: unknown, b: unknown): boolean =>
+  a === b || (typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase());
 
 // ---------------------------------------------------------------------------------------------------------
 // Which kinds of entries a filter can return (decides which API calls to make)
@@ -215,6 +225,12 @@ async function fetchAll<T>(fetch: (onPage: (page: T[]) => void) => Promise<void>
   return out;
 }
 
+/** Fetches narrowed; when that finds nothing, once more unnarrowed (exact core matching, see the header). */
+async function fetchWidening<T>(narrowed: boolean, fetch: (narrow: boolean) => Promise<T[]>): Promise<T[]> {
+  const found = await fetch(true);
+  return found.length > 0 || !narrowed ? found : fetch(false);
+}
+
 /**
  * Runs a search against the core. Rejects with CoreError when the core fails (the caller answers
  * operationsError); every client-side problem is a result code.
@@ -237,21 +253,27 @@ export async function searchDirect(deps: DirectSearchDeps, query: SearchQuery, v
     const byName = (q: { username?: string } | { name?: string } | null, key: 'username' | 'name', name: string): typeof q => {
       if (q === null) return null;
       const current = (q as Record<string, string | undefined>)[key];
-      return current !== undefined && current !== name ? null : { ...q, [key]: name };
+      return current !== undefined && !sameText(current, name) ? null : { ...q, [key]: current ?? name };
     };
     let userQuery = needUsers ? filterToCoreQuery(query.filter, 'user', layout) : null;
     if (base.kind === 'user' || base.kind === 'virtualGroup') userQuery = byName(userQuery, 'username', base.name) as UserQuery | null;
     // In-chain needs the whole hierarchy, so groups are not narrowed then.
     let groupQuery = needGroups ? (inChain ? {} : filterToCoreQuery(query.filter, 'group', layout)) : null;
     if (base.kind === 'group' && !inChain) groupQuery = byName(groupQuery, 'name', base.name) as GroupQuery | null;
+    const uq = userQuery; // const copies: the closures below need the narrowed (non-null) types
+    const gq = groupQuery;
     users =
-      userQuery === null
+      uq === null
         ? Promise.resolve([])
-        : fetchAll<DirectoryUser>((onPage) => core.forEachUserPage({ ...userQuery, ...page }, onPage), userQuery.groupsByName !== undefined);
+        : fetchWidening(Object.keys(uq).length > 0, (narrow) =>
+            fetchAll<DirectoryUser>((onPage) => core.forEachUserPage({ ...(narrow ? uq : {}), ...page }, onPage), narrow && uq.groupsByName !== undefined),
+          );
     groups =
-      groupQuery === null
+      gq === null
         ? Promise.resolve([])
-        : fetchAll<DirectoryGroup>((onPage) => core.forEachGroupPage({ ...groupQuery, ...page }, onPage), groupQuery.membersByUsername !== undefined);
+        : fetchWidening(Object.keys(gq).length > 0, (narrow) =>
+            fetchAll<DirectoryGroup>((onPage) => core.forEachGroupPage({ ...(narrow ? gq : {}), ...page }, onPage), narrow && gq.membersByUsername !== undefined),
+          );
   } else {
     // A user without search permission sees only itself and its own groups (reference 3.7).
     users = core.getUser(viewer.userPk).then((u) => [u]);

@@ -1,0 +1,93 @@
+/**
+ * Regression: direct search mode narrowed core queries by names (username, email, group name) that the core
+ * matches exactly and case-sensitively, so `(cn=ALICE)`, `(mail=ALICE@...)`, a base `cn=Alice,ou=users,...` or a
+ * compare on it found nothing, while cached mode (LDAP's case-insensitive matching) found alice. Found by the
+ * end-to-end suite (a user who binds as `cn=Alice,...` could not read her own entry). Direct mode now widens
+ * a narrowed query that found nothing, and must answer like cached mode.
+ *
+ * Second regression in the same code: `(member=<user DN>)` skipped the user request in direct mode, so the user's
+ * virtual group (whose only member is the user) was missing; cached mode returned it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CoreApi } from '../../src/core-api/port.js';
+import type { DirectoryGroup, DirectoryUser } from '../../src/core-api/model.js';
+import { CoreError } from '../../src/errors.js';
+import { buildSnapshotFromData } from '../../src/cache/build.js';
+import { searchDirect } from '../../src/providers/ldap/search/direct.js';
+import type { SearchResult } from '../../src/providers/ldap/search/types.js';
+import { BASE, FULL, PROVIDER, query, smallDirectory } from '../cache/fixtures.js';
+
+/** Answers like authentik: exact, case-sensitive filters; 400 for an unknown name in a multiple-choice filter. */
+function exactCore(users: DirectoryUser[], groups: DirectoryGroup[]): Pick<CoreApi, 'forEachUserPage' | 'forEachGroupPage' | 'getUser'> {
+  return {
+    async forEachUserPage(q, onPage) {
+      if (q.groupsByName?.some((n) => !groups.some((g) => g.name === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
+      await onPage(
+        users.filter(
+          (u) =>
+            (q.username === undefined || u.username === q.username) &&
+            (q.name === undefined || u.name === q.name) &&
+            (q.email === undefined || u.email === q.email) &&
+            (q.groupsByName === undefined || u.groups.some((g) => q.groupsByName!.includes(g.name))),
+        ),
+      );
+    },
+    async forEachGroupPage(q, onPage) {
+      if (q.membersByUsername?.some((n) => !users.some((u) => u.username === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
+      await onPage(
+        groups.filter(
+          (g) =>
+            (q.name === undefined || g.name === q.name) &&
+            (q.membersByUsername === undefined || g.users.some((u) => q.membersByUsername!.includes(u.username))) &&
+            (q.membersByPk === undefined || g.users.some((u) => q.membersByPk!.includes(u.pk))),
+        ),
+      );
+    },
+    async getUser(pk) {
+      const found = users.find((u) => u.pk === pk);
+      if (found === undefined) throw new CoreError('http_status', 'HTTP 404', { status: 404 });
+      return found;
+    },
+  };
+}
+
+const dns = (r: SearchResult): string[] => Array.from({ length: r.count }, (_, i) => r.entry(i).dn);
+
+async function sameAsCached(cases: readonly [string, string][]): Promise<void> {
+  const { users, groups } = smallDirectory();
+  const core = exactCore(users, groups);
+  const cached = await buildSnapshotFromData(PROVIDER, users, groups);
+  for (const [base, filter] of cases) {
+    const q = query(base, filter);
+    const expected = cached.search(q, FULL);
+    const direct = await searchDirect({ core, provider: PROVIDER }, q, FULL);
+    assert.equal(direct.resultCode, expected.resultCode, `${base} ${filter}`);
+    assert.deepEqual(dns(direct), dns(expected), `${base} ${filter}`);
+  }
+}
+
+test('direct mode finds names in any case, exactly like cached mode', async () => {
+  await sameAsCached([
+    [BASE, '(cn=ALICE)'],
+    [BASE, '(&(objectClass=user)(mail=Alice@Example.com))'],
+    [BASE, '(displayName=name ALICE)'],
+    [BASE, '(&(cn=alice)(sAMAccountName=ALICE))'],
+    [BASE, `(memberOf=cn=STAFF,ou=groups,${BASE})`],
+    [`cn=Alice,ou=users,${BASE}`, '(objectClass=*)'],
+    [`CN=STAFF,OU=Groups,${BASE.toUpperCase()}`, '(objectClass=*)'],
+    [BASE, '(cn=nobody)'],
+  ]);
+  const { users, groups } = smallDirectory();
+  const cached = await buildSnapshotFromData(PROVIDER, users, groups);
+  assert.ok(dns(cached.search(query(BASE, '(cn=ALICE)'), FULL)).includes(`cn=alice,ou=users,${BASE}`), 'the cases can fail');
+});
+
+test('direct mode: (member=<user DN>) returns the groups and the user\'s virtual group, like cached mode', async () => {
+  await sameAsCached([
+    [BASE, `(member=cn=bob,ou=users,${BASE})`],
+    [BASE, `(member=cn=Bob,ou=users,${BASE})`],
+    [BASE, `(&(objectClass=groupOfNames)(member=cn=alice,ou=users,${BASE}))`],
+    [`ou=virtual-groups,${BASE}`, `(member=cn=carol,ou=users,${BASE})`],
+  ]);
+});
