@@ -1,0 +1,719 @@
+/**
+ * `npm run bench`: ak-outpost against OpenLDAP slapd on the same generated directory, driven by the same compiled
+ * load generator (bench/loadgen/ldapload.c), every process separate so CPU time is per process. Prints one
+ * markdown table (also written to bench/results/latest.md, raw figures to latest.json). See bench/README.md.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/run.js [--users 10000] [--groups 500] [--seconds 3] [--large] ...
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  GENERATED_ADMIN,
+  GENERATED_LDAP_OUTPOST_TOKEN,
+  generateDirectory,
+  generatedPassword,
+} from '../src/embedded-core/directory/generate.js';
+import type { DirectoryFile } from '../src/embedded-core/directory/types.js';
+import { BENCH_BASE_DN, expectedEntryCount } from './lib/ldif.js';
+import { buildLoadgen, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
+import { cpuSeconds, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
+import {
+  atLeast,
+  atMost,
+  fmtInt,
+  fmtMs,
+  fmtNum,
+  fmtRatio,
+  median,
+  ratio,
+  renderReport,
+  throughputTarget,
+  type CpuRow,
+  type Row,
+} from './lib/report.js';
+import { ensureSystemPackages, prepareSlapd, slapdVersion, startSlapd } from './lib/slapd.js';
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DIRECT_OUTPOST_TOKEN = 'bench-direct-bind-outpost-token';
+const SEARCH_DN = `cn=${GENERATED_ADMIN.username},ou=users,${BENCH_BASE_DN}`;
+const USER_DN = `cn=user%05d,ou=users,${BENCH_BASE_DN}`;
+const GROUP_DN = `cn=group%05d,ou=groups,${BENCH_BASE_DN}`;
+const IN_CHAIN = '1.2.840.113556.1.4.1941';
+
+// ------------------------------------------------------------------------------------------------- options
+
+interface Options {
+  users: number;
+  groups: number;
+  groupsPerUser: number;
+  seconds: number;
+  warmup: number;
+  sections: Set<number>;
+  large: boolean;
+  largeUsers: number;
+  largeGroups: number;
+  pipelineConns: number;
+  depth: number;
+  bindUsers: number;
+  refreshRate: number;
+  keep: boolean;
+}
+
+const USAGE = `usage: node dist/bench/run.js [options]
+  --users N            users in the directory (default 10000, at most 100000)
+  --groups N           groups (default 500)
+  --groups-per-user N  direct groups per user (default 3)
+  --seconds S          measured seconds per run (default 3)
+  --warmup S           warm-up seconds before each run (default 1)
+  --sections LIST      which of 1,2,3,4,5 to run (default all)
+  --large              also section 6: 100,000 users and 10,000 groups (cached mode; takes a few minutes)
+  --large-users N / --large-groups N   size of section 6 (default 100000 / 10000)
+  --pipeline C,D       pipelined runs: C connections with D requests in flight each (default 8,16)
+  --bind-users N       users whose binds are cached first and then measured (default 1000)
+  --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
+  --keep               keep the temp dir (configs, LDIF, logs)
+`;
+
+function parseOptions(argv: readonly string[]): Options {
+  const o: Options = {
+    users: 10_000,
+    groups: 500,
+    groupsPerUser: 3,
+    seconds: 3,
+    warmup: 1,
+    sections: new Set([1, 2, 3, 4, 5]),
+    large: false,
+    largeUsers: 100_000,
+    largeGroups: 10_000,
+    pipelineConns: 8,
+    depth: 16,
+    bindUsers: 1000,
+    refreshRate: 2000,
+    keep: false,
+  };
+  const int = (flag: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${flag}: expected an integer in [${min}, ${max}]`);
+    return n;
+  };
+  const real = (flag: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag}: expected a number in [${min}, ${max}]`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const next = (): string | undefined => argv[++i];
+    switch (flag) {
+      case '--users': o.users = int(flag, next(), 10, 100_000); break;
+      case '--groups': o.groups = int(flag, next(), 1, 10_000); break;
+      case '--groups-per-user': o.groupsPerUser = int(flag, next(), 0, 50); break;
+      case '--seconds': o.seconds = real(flag, next(), 0.5, 600); break;
+      case '--warmup': o.warmup = real(flag, next(), 0, 60); break;
+      case '--sections': {
+        const list = (next() ?? '').split(',').map((s) => int(flag, s.trim(), 1, 6));
+        o.sections = new Set(list);
+        if (o.sections.has(6)) o.large = true;
+        break;
+      }
+      case '--large': o.large = true; break;
+      case '--large-users': o.largeUsers = int(flag, next(), 10, 100_000); break;
+      case '--large-groups': o.largeGroups = int(flag, next(), 1, 10_000); break;
+      case '--pipeline': {
+        const [c, d] = (next() ?? '').split(',');
+        o.pipelineConns = int(flag, c, 1, 1024);
+        o.depth = int(flag, d, 2, 32);
+        break;
+      }
+      case '--bind-users': o.bindUsers = int(flag, next(), 1, 100_000); break;
+      case '--refresh-rate': o.refreshRate = int(flag, next(), 10, 100_000); break;
+      case '--keep': o.keep = true; break;
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    }
+  }
+  o.bindUsers = Math.min(o.bindUsers, o.users);
+  return o;
+}
+
+const log = (text: string): void => void process.stderr.write(`[bench] ${text}\n`);
+
+// ------------------------------------------------------------------------------------------------- servers
+
+interface Server {
+  name: 'ak-outpost' | 'slapd';
+  port: number;
+  /** Processes whose CPU is attributed to this server's runs (besides the generator). */
+  watch: Managed[];
+}
+
+interface Outpost {
+  proc: Managed;
+  port: number;
+  /** Resolves at each "Directory loaded" log line, in order (polled from the log file). */
+  nextLoad(timeoutMs?: number): Promise<LoadedEvent>;
+}
+
+interface LoadedEvent {
+  tookMs: number;
+  users: number;
+  groups: number;
+  at: number;
+}
+
+/** Adds the direct-bind provider and outpost (section 5) and a long refresh interval (no refresh mid-run). */
+function benchDirectory(dir: DirectoryFile): DirectoryFile {
+  const config = { refresh_interval: 'hours=1' };
+  return {
+    ...dir,
+    providers: [...(dir.providers ?? []), { type: 'ldap', name: 'ldap-direct', search_mode: 'direct', bind_mode: 'direct' }],
+    applications: [...(dir.applications ?? []), { slug: 'ldap-direct', name: 'LDAP direct', provider: 'ldap-direct' }],
+    outposts: [
+      ...(dir.outposts ?? []).map((o) => ({ ...o, config })),
+      { name: 'ldap-direct-outpost', type: 'ldap', providers: ['ldap-direct'], token: DIRECT_OUTPOST_TOKEN, config },
+    ],
+  };
+}
+
+function passwordOf(username: string): string | undefined {
+  if (username === GENERATED_ADMIN.username) return GENERATED_ADMIN.password;
+  const m = /^user(\d+)$/.exec(username);
+  return m === null ? undefined : generatedPassword(Number(m[1]));
+}
+
+async function startCore(group: ProcessGroup, tmp: string, directoryPath: string): Promise<{ proc: Managed; url: string }> {
+  const proc = group.start('core', process.execPath, [join(packageRoot, 'dist', 'bench', 'run-core.js'), directoryPath, join(tmp, 'certs')]);
+  const url = await waitForLine(
+    proc,
+    (line) => {
+      const obj = jsonObject(line);
+      return obj?.['event'] === 'ready' && typeof obj['url'] === 'string' ? obj['url'] : undefined;
+    },
+    300_000,
+    'ready line',
+  );
+  return { proc, url };
+}
+
+/** The real entry point (dist/src/main.js) with AUTHENTIK_HOST set: an outpost process like in production. */
+async function startOutpost(group: ProcessGroup, tmp: string, name: string, coreUrl: string, token: string): Promise<Outpost> {
+  const port = await freePort();
+  const scratch = join(tmp, name);
+  mkdirSync(scratch, { recursive: true });
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AUTHENTIK_')) env[k] = v;
+  Object.assign(env, {
+    AUTHENTIK_HOST: coreUrl,
+    AUTHENTIK_TOKEN: token,
+    AUTHENTIK_INSECURE: 'false',
+    AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${port}`,
+    AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${await freePort()}`,
+    TMPDIR: scratch,
+  });
+  // Logs (one line per request at the default level) go to a file, so reading them costs the driver nothing
+  // while the outpost is measured; only "Directory loaded" lines are picked out of it.
+  const logPath = join(scratch, 'stdout.log');
+  const proc = group.start(name, process.execPath, [join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
+  const follower = new LogFollower(logPath, '"event":"Directory loaded"');
+  return {
+    proc,
+    port,
+    nextLoad: async (timeoutMs = 600_000) => {
+      const obj = jsonObject(await follower.next(proc, timeoutMs)) ?? {};
+      const num = (k: string): number => (typeof obj[k] === 'number' ? obj[k] : NaN);
+      return { tookMs: num('took-ms'), users: num('users'), groups: num('groups'), at: performance.now() };
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------- the run
+
+class Bench {
+  readonly rows: Row[] = [];
+  readonly cpuRows: CpuRow[] = [];
+  readonly notes: string[] = [];
+  readonly raw: Record<string, unknown>[] = [];
+  /** Closed-loop throughput runs (sections 1, 2, 4): how busy each side was, for the generator-headroom note. */
+  readonly throughputRuns: Array<{ server: string; opsPerSecond: number; serverShare: number; loadgenShare: number }> = [];
+
+  constructor(
+    readonly group: ProcessGroup,
+    readonly binary: string,
+    readonly o: Options,
+  ) {}
+
+  note(text: string): string {
+    const existing = this.notes.indexOf(text);
+    if (existing >= 0) return `[${existing + 1}]`;
+    this.notes.push(text);
+    return `[${this.notes.length}]`;
+  }
+
+  async load(server: Server, run: string, options: Omit<LoadOptions, 'port'>, hooks?: Parameters<typeof runLoad>[4]): Promise<LoadResult> {
+    const result = await runLoad(this.group, this.binary, { ...options, port: server.port }, server.watch, hooks);
+    this.cpuRows.push({ run, server: server.name, wall: result.seconds, ops: result.ops, cpu: { ...result.cpu, ldapload: result.loadgenCpu } });
+    this.raw.push({ run, server: server.name, ...result });
+    const bad = result.errors + result.setupErrors + result.protocolErrors + result.closed + result.unexpected;
+    log(
+      `${server.name.padEnd(10)} ${run.padEnd(40)} ${fmtInt(result.opsPerSecond).padStart(8)} ops/s  p50 ${fmtMs(result.latencyUs.p50)}  p99 ${fmtMs(result.latencyUs.p99)}  ` +
+        `${fmtNum(result.entriesPerOp)} entries/op${bad > 0 ? `  errors ${result.errors} rc ${JSON.stringify(result.resultCodes)} setup ${result.setupErrors} closed ${result.closed}` : ''}`,
+    );
+    return result;
+  }
+
+  /** One search or bind until it works (the server may still be starting); fails after `timeoutMs`. */
+  async probe(server: Server, options: Omit<LoadOptions, 'port' | 'conns'>, timeoutMs: number): Promise<LoadResult> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const r = await runLoad(this.group, this.binary, { conns: 1, totalOps: 1, ...options, port: server.port }, []);
+      if (r.ops === 1 && r.errors === 0 && r.setupErrors === 0) return r;
+      if (performance.now() > deadline) throw new Error(`${server.name} does not answer: ${JSON.stringify({ ...r, cpu: undefined })}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
+  track(server: Server, r: LoadResult): LoadResult {
+    const main = server.watch[0];
+    const share = (cpu: number | undefined): number => (cpu ?? NaN) / r.seconds;
+    this.throughputRuns.push({ server: server.name, opsPerSecond: r.opsPerSecond, serverShare: share(main === undefined ? undefined : r.cpu[main.name]), loadgenShare: share(r.loadgenCpu) });
+    return r;
+  }
+
+  /** States from the measurements whether the generator or the server bounded the throughput figures. */
+  headroomNote(): void {
+    const slapd = this.throughputRuns.filter((r) => r.server === 'slapd');
+    const ours = this.throughputRuns.filter((r) => r.server === 'ak-outpost');
+    if (slapd.length === 0 || ours.length === 0) return;
+    const pct = (v: number): string => `${Math.round(v * 100)}%`;
+    const maxSlapd = Math.max(...slapd.map((r) => r.opsPerSecond));
+    const maxOurs = Math.max(...ours.map((r) => r.opsPerSecond));
+    const loadgenMax = Math.max(...this.throughputRuns.map((r) => r.loadgenShare));
+    const ourShares = ours.map((r) => r.serverShare).filter(Number.isFinite);
+    this.notes.push(
+      `Generator headroom: ldapload drove slapd at up to ${fmtInt(maxSlapd)} ops/s and ak-outpost at up to ${fmtInt(maxOurs)} ops/s, never using more than ${pct(loadgenMax)} of one CPU; ` +
+        `the outpost process ran at ${pct(Math.min(...ourShares))}–${pct(Math.max(...ourShares))} of one CPU in its throughput runs (Node runs JavaScript on one thread), so the servers, not the generator, bound these figures.`,
+    );
+  }
+
+  levels(): Array<{ conns: number; depth: number; label: string }> {
+    return [
+      { conns: 1, depth: 1, label: '1 conn' },
+      { conns: 8, depth: 1, label: '8 conns' },
+      { conns: 64, depth: 1, label: '64 conns' },
+      { conns: this.o.pipelineConns, depth: this.o.depth, label: `${this.o.pipelineConns} conns × ${this.o.depth} in flight` },
+    ];
+  }
+
+  throughputRow(section: string, what: string, load: string, conns: number, ours: LoadResult, theirs: LoadResult | undefined, theirsNote?: string): void {
+    const fmt = (r: LoadResult): string => `${fmtInt(r.opsPerSecond)} ops/s${r.errors > 0 ? ` (${fmtInt(r.errors)} errors)` : ''}`;
+    const mismatch = theirs !== undefined && Math.abs(ours.entriesPerOp - theirs.entriesPerOp) > 0.01 * Math.max(1, theirs.entriesPerOp);
+    const mismatchNote = mismatch
+      ? ` ${this.note(`${what}: entries per operation differ (ak-outpost ${fmtNum(ours.entriesPerOp)}, slapd ${fmtNum(theirs?.entriesPerOp ?? NaN)}).`)}`
+      : '';
+    const r = theirs === undefined ? NaN : ratio(ours.opsPerSecond, theirs.opsPerSecond);
+    const target = throughputTarget(conns);
+    const clean = ours.errors === 0 && (theirs === undefined || theirs.errors === 0);
+    this.rows.push({
+      section,
+      what,
+      load,
+      ours: fmt(ours) + mismatchNote,
+      slapd: theirs === undefined ? `n/a ${theirsNote ?? ''}`.trim() : fmt(theirs),
+      ratio: fmtRatio(r),
+      target: `≥${target}×`,
+      met: theirs === undefined ? '—' : clean ? atLeast(r, target) : 'no',
+    });
+  }
+
+  // ---- sections 1 to 4: search and bind throughput
+
+  async searchThroughput(section: string, what: string, servers: readonly Server[], filter: string, hi: number, attributes: readonly string[], slapdNa?: string): Promise<void> {
+    const [outpost, slapd] = servers as [Server, Server];
+    for (const level of this.levels()) {
+      const options: Omit<LoadOptions, 'port'> = {
+        mode: 'search',
+        conns: level.conns,
+        depth: level.depth,
+        seconds: this.o.seconds,
+        warmupSeconds: this.o.warmup,
+        searchDn: SEARCH_DN,
+        searchPassword: GENERATED_ADMIN.password,
+        base: BENCH_BASE_DN,
+        scope: 'sub',
+        filter,
+        attributes,
+        lo: 1,
+        hi,
+      };
+      const run = `${section}. ${what}, ${level.label}`;
+      const ours = this.track(outpost, await this.load(outpost, run, options));
+      const theirs = slapdNa === undefined ? this.track(slapd, await this.load(slapd, run, options)) : undefined;
+      this.throughputRow(section, what, level.label, level.conns, ours, theirs, slapdNa);
+    }
+  }
+
+  async cachedBinds(servers: readonly Server[]): Promise<void> {
+    const n = this.o.bindUsers;
+    const bind = { mode: 'bind' as const, bindDn: USER_DN, bindPassword: 'pass%05d', lo: 1, hi: n };
+    for (const server of servers) {
+      // Every user binds once first, so the measured binds are cache hits (DN + password verified before).
+      const prime = await runLoad(this.group, this.binary, { ...bind, port: server.port, conns: 16, totalOps: n, sequential: true }, []);
+      if (prime.errors > 0 || prime.ops !== n) throw new Error(`${server.name}: priming ${n} binds failed: ${JSON.stringify(prime.resultCodes)}`);
+      log(`${server.name}: ${n} users bound once (priming, ${fmtInt(prime.opsPerSecond)} binds/s)`);
+    }
+    const what = `cached bind (${fmtInt(n)} users, each bound once before)`;
+    for (const level of [...this.levels().slice(0, 3), { conns: 256, depth: 1, label: '256 conns' }]) {
+      const options = { ...bind, conns: level.conns, seconds: this.o.seconds, warmupSeconds: this.o.warmup };
+      const run = `2. cached bind, ${level.label}`;
+      const ours = this.track(servers[0]!, await this.load(servers[0]!, run, options));
+      const theirs = this.track(servers[1]!, await this.load(servers[1]!, run, options));
+      this.throughputRow('2', what, level.label, level.conns, ours, theirs);
+    }
+    const noPipelining = this.note(
+      'Binds are not pipelined: RFC 4511 §4.2.1 forbids other requests on a connection while a bind is in progress, so the bind rows use more connections (256) instead.',
+    );
+    this.rows.push({ section: '2', what, load: 'pipelined', ours: `n/a ${noPipelining}`, slapd: 'n/a', ratio: '—', target: '—', met: '—' });
+  }
+
+  async wholeDirectory(servers: readonly Server[], expected: number): Promise<void> {
+    const options: Omit<LoadOptions, 'port'> = {
+      mode: 'search',
+      conns: 1,
+      totalOps: 1,
+      searchDn: SEARCH_DN,
+      searchPassword: GENERATED_ADMIN.password,
+      base: BENCH_BASE_DN,
+      scope: 'sub',
+      filter: '(objectClass=*)',
+    };
+    const figures = new Map<string, { seconds: number; entries: number }>();
+    for (const server of servers) {
+      await this.load(server, '3. whole directory (warm-up)', options);
+      const times: number[] = [];
+      let entries = 0;
+      for (let i = 0; i < 5; i++) {
+        const r = await this.load(server, `3. whole directory #${i + 1}`, options);
+        times.push(r.latencyUs.max / 1e6);
+        entries = r.entries;
+      }
+      figures.set(server.name, { seconds: median(times), entries });
+    }
+    const ours = figures.get('ak-outpost')!;
+    const theirs = figures.get('slapd')!;
+    const fmt = (f: { seconds: number; entries: number }): string => `${fmtNum(f.seconds)} s, ${fmtInt(f.entries / f.seconds)} entries/s`;
+    const r = ratio(ours.seconds, theirs.seconds);
+    const counts =
+      ours.entries === theirs.entries && ours.entries === expected
+        ? ''
+        : ` ${this.note(`Whole-directory entry counts: ak-outpost ${ours.entries}, slapd ${theirs.entries}, expected ${expected}.`)}`;
+    this.rows.push({
+      section: '3',
+      what: `subtree search, whole directory (${fmtInt(ours.entries)} entries, all attributes)${counts}`,
+      load: '1 conn, median of 5',
+      ours: fmt(ours),
+      slapd: fmt(theirs),
+      ratio: `${fmtRatio(r)} time`,
+      target: '≤1.0× time',
+      met: atMost(r, 1.0),
+    });
+  }
+
+  // ---- section 5: uncached bind overhead
+
+  async uncachedBinds(group: ProcessGroup, tmp: string, coreUrl: string, core: Managed): Promise<void> {
+    const direct = await startOutpost(group, tmp, 'ak-outpost-direct-bind', coreUrl, DIRECT_OUTPOST_TOKEN);
+    const server: Server = { name: 'ak-outpost', port: direct.port, watch: [direct.proc, core] };
+    const hi = this.o.users;
+    const bind = { mode: 'bind' as const, bindDn: USER_DN, bindPassword: 'pass%05d', lo: 1, hi };
+    await this.probe(server, bind, 60_000);
+    for (const inFlight of [1, 256]) {
+      const label = `${inFlight} in flight`;
+      const ldap = await this.load(server, `5. uncached bind via LDAP, ${label}`, { ...bind, conns: inFlight, seconds: this.o.seconds + 2, warmupSeconds: this.o.warmup });
+      const flow = await this.flowDirect(coreUrl, core, inFlight, hi, `5. same HTTP calls, no outpost, ${label}`);
+      const p50 = ldap.latencyUs.p50 / 1000 - flow.p50;
+      const p99 = ldap.latencyUs.p99 / 1000 - flow.p99;
+      const outpostCpu = ldap.cpu[direct.proc.name] ?? NaN;
+      const perBindMs = (outpostCpu / Math.max(1, ldap.ops)) * 1000;
+      this.rows.push(
+        {
+          section: '5',
+          what: 'uncached bind through the outpost: p50 / p99',
+          load: label,
+          ours: `${fmtNum(ldap.latencyUs.p50 / 1000)} / ${fmtNum(ldap.latencyUs.p99 / 1000)} ms, ${fmtInt(ldap.opsPerSecond)} binds/s`,
+          slapd: '—',
+          ratio: '—',
+          target: '—',
+          met: '—',
+        },
+        {
+          section: '5',
+          what: `core alone, same HTTP calls: p50 / p99 ${this.note('Uncached bind overhead = LDAP bind latency through an outpost whose provider binds directly (bind_mode direct, every bind runs the flow) minus the latency of the same HTTP calls (executor GET, one POST per challenge, redirects, check_access, users/me) issued by bench/flow-direct.ts, a minimal keep-alive client in its own process with the same socket pool size as the outpost (64), against the same core at the same concurrency. At 256 in flight the core is saturated, so both latencies are mostly queueing (in flight ÷ throughput) and the difference tracks the throughput difference; "outpost CPU per bind" is the queueing-free cost.')}`,
+          load: label,
+          ours: `${fmtNum(flow.p50)} / ${fmtNum(flow.p99)} ms, ${fmtInt(flow.opsPerSecond)} flows/s`,
+          slapd: '—',
+          ratio: '—',
+          target: '—',
+          met: '—',
+        },
+        {
+          section: '5',
+          what: 'latency added by the outpost: p50 / p99 (outpost CPU per bind)',
+          load: label,
+          ours: `${p50 >= 0 ? '+' : ''}${fmtNum(p50)} / ${p99 >= 0 ? '+' : ''}${fmtNum(p99)} ms (${fmtNum(perBindMs)} ms CPU)`,
+          slapd: '—',
+          ratio: '—',
+          // With the core saturated the difference is queueing, not the outpost's latency (see the note).
+          target: inFlight === 1 ? '≤1 ms p50' : '— (queueing)',
+          met: inFlight === 1 ? atMost(p50, 1) : '—',
+        },
+        {
+          section: '5',
+          what: 'uncached bind errors',
+          load: label,
+          ours: `${fmtInt(ldap.errors + ldap.closed)} of ${fmtInt(ldap.ops)}${Object.keys(ldap.resultCodes).length > 0 ? ` rc ${JSON.stringify(ldap.resultCodes)}` : ''}; direct ${fmtInt(flow.errors)}`,
+          slapd: '—',
+          ratio: '—',
+          target: inFlight >= 256 ? '0 errors' : '—',
+          met: inFlight >= 256 ? (ldap.errors + ldap.closed + ldap.setupErrors === 0 ? 'yes' : 'no') : '—',
+        },
+      );
+    }
+    await group.stop(direct.proc);
+  }
+
+  async flowDirect(coreUrl: string, core: Managed, concurrency: number, hi: number, run: string): Promise<{ p50: number; p99: number; opsPerSecond: number; errors: number }> {
+    const args = JSON.stringify({ url: coreUrl, concurrency, seconds: this.o.seconds + 2, warmupSeconds: this.o.warmup, lo: 1, hi });
+    const proc = this.group.start('flow-direct', process.execPath, [join(packageRoot, 'dist', 'bench', 'flow-direct.js'), args], {
+      env: { ...process.env, AKO_BENCH_TOKEN: DIRECT_OUTPOST_TOKEN },
+    });
+    let before = NaN;
+    let coreCpu = NaN;
+    let result: Record<string, unknown> | undefined;
+    proc.onLine((line) => {
+      const obj = jsonObject(line);
+      if (obj?.['event'] === 'measure') before = cpuSeconds(core.pid) ?? NaN;
+      else if (obj?.['event'] === 'end') coreCpu = (cpuSeconds(core.pid) ?? NaN) - before;
+      else if (obj !== undefined && 'ops' in obj) result = obj;
+    });
+    const code = await proc.exited;
+    if (code !== 0 || result === undefined) throw new Error(`flow-direct failed (${code}): ${proc.stderrTail().slice(-1000)}`);
+    const lat = result['latencyMs'] as Record<string, unknown> | undefined;
+    const n = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+    const out = { p50: n(lat?.['p50']), p99: n(lat?.['p99']), opsPerSecond: n(result['opsPerSecond']), errors: n(result['errors']) };
+    const seconds = n(result['seconds']);
+    this.cpuRows.push({ run, server: 'core only', wall: seconds, ops: n(result['ops']), cpu: { core: coreCpu, 'flow-direct': n(result['cpuSeconds']) } });
+    this.raw.push({ run, server: 'core only', ...result, coreCpu });
+    log(`core only  ${run.padEnd(40)} ${fmtInt(out.opsPerSecond).padStart(8)} flows/s  p50 ${fmtNum(out.p50)} ms  p99 ${fmtNum(out.p99)} ms  errors ${out.errors}`);
+    return out;
+  }
+
+  // ---- section 6: 100k users in cached mode
+
+  async large(tmp: string): Promise<void> {
+    const { largeUsers: users, largeGroups: groups } = this.o;
+    log(`section 6: generating ${fmtInt(users)} users, ${fmtInt(groups)} groups`);
+    const dir = benchDirectory(await generateDirectory({ users, groups, groupsPerUser: this.o.groupsPerUser, seed: 6 }));
+    const path = join(tmp, 'directory-large.json');
+    writeFileSync(path, JSON.stringify(dir));
+    const group = this.group;
+    const core = await startCore(group, tmp, path);
+    log(`section 6: core up at ${core.url}`);
+    const spawnedAt = performance.now();
+    const outpost = await startOutpost(group, tmp, 'ak-outpost-large', core.url, GENERATED_LDAP_OUTPOST_TOKEN);
+    const loaded = await outpost.nextLoad();
+    const outpostCpu = cpuSeconds(outpost.proc.pid) ?? NaN;
+    const coreCpuAtLoad = cpuSeconds(core.proc.pid) ?? NaN;
+    const wall = (loaded.at - spawnedAt) / 1000;
+    await new Promise((r) => setTimeout(r, 1000));
+    const mem = memoryOf(outpost.proc.pid);
+    // Let the collector and the post-load work settle before the baseline.
+    await new Promise((r) => setTimeout(r, 2000));
+    log(`section 6: outpost loaded ${loaded.users} users in ${fmtNum(loaded.tookMs / 1000)} s (outpost CPU ${fmtNum(outpostCpu)} s), RSS ${fmtNum((mem?.rss ?? NaN) / 2 ** 20)} MB`);
+    const server: Server = { name: 'ak-outpost', port: outpost.port, watch: [outpost.proc, core.proc] };
+    const search: Omit<LoadOptions, 'port'> = {
+      mode: 'search',
+      searchDn: SEARCH_DN,
+      searchPassword: GENERATED_ADMIN.password,
+      base: BENCH_BASE_DN,
+      scope: 'sub',
+      filter: '(cn=user%05d)',
+      lo: 1,
+      hi: users,
+      conns: 8,
+    };
+    await this.probe(server, search, 30_000);
+    const quiet = await this.load(server, '6. search at a fixed rate, no refresh', { ...search, rate: this.o.refreshRate, seconds: this.o.seconds, warmupSeconds: this.o.warmup });
+    // Refresh (SIGUSR1, as an operator would) while searches run at a fixed rate; the window closes when the
+    // new snapshot is live.
+    const stop = new AbortController();
+    let refreshStarted = NaN;
+    let refreshed: LoadedEvent | undefined;
+    const during = await this.load(
+      server,
+      '6. search at a fixed rate during a refresh',
+      { ...search, rate: this.o.refreshRate, seconds: 600, warmupSeconds: 0.5 },
+      {
+        signal: stop.signal,
+        onMeasure: () => {
+          refreshStarted = performance.now();
+          outpost.proc.child.kill('SIGUSR1');
+          void outpost.nextLoad().then((e) => {
+            refreshed = e;
+            stop.abort();
+          });
+        },
+      },
+    );
+    const refreshSeconds = refreshed === undefined ? NaN : (refreshed.at - refreshStarted) / 1000;
+    const peak = memoryOf(outpost.proc.pid);
+    this.rows.push(
+      {
+        section: '6',
+        what: `cached mode, ${fmtInt(loaded.users)} users and ${fmtInt(loaded.groups)} groups: RSS after load (peak)`,
+        load: '—',
+        ours: `${fmtInt((mem?.rss ?? NaN) / 2 ** 20)} MB (${fmtInt((mem?.peak ?? NaN) / 2 ** 20)} MB)`,
+        slapd: '—',
+        ratio: '—',
+        target: '<400 MB',
+        met: atMost((mem?.rss ?? NaN) / 2 ** 20, 399.999),
+      },
+      {
+        section: '6',
+        what: `outpost-side load time ${this.note('Outpost-side load time = CPU seconds of the outpost process from its start until the "Directory loaded" log line (includes Node start-up). Wall time includes waiting for the core, which pages /core/users/ and /core/groups/ (AUTHENTIK_LDAP__PAGE_SIZE default); the core\'s CPU in that time is shown beside it.')}`,
+        load: '—',
+        ours: `${fmtNum(outpostCpu)} s CPU (wall ${fmtNum(wall)} s, load ${fmtNum(loaded.tookMs / 1000)} s; core ${fmtNum(coreCpuAtLoad)} s CPU)`,
+        slapd: '—',
+        ratio: '—',
+        target: '≤2 s',
+        met: atMost(outpostCpu, 2),
+      },
+      {
+        section: '6',
+        what: `p99 search latency (cn=userN) while a refresh runs ${this.note('Open loop: searches are issued on a fixed schedule and latency counts from the scheduled time, so a stall shows in full. The refresh is triggered with SIGUSR1 at the start of the window; the window ends when the new snapshot is live.')}`,
+        load: `8 conns, ${fmtInt(this.o.refreshRate)} searches/s`,
+        ours: `${fmtMs(during.latencyUs.p99)} (no refresh: ${fmtMs(quiet.latencyUs.p99)}; refresh ${fmtNum(refreshSeconds)} s, ${fmtInt(during.ops)} searches, ${fmtInt(during.errors)} errors, peak RSS ${fmtInt((peak?.peak ?? NaN) / 2 ** 20)} MB)`,
+        slapd: '—',
+        ratio: '—',
+        target: '≤50 ms',
+        met: refreshed === undefined || during.errors > 0 ? 'no' : atMost(during.latencyUs.p99 / 1000, 50),
+      },
+    );
+    await group.stop(outpost.proc);
+    await group.stop(core.proc);
+  }
+}
+
+function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1] !== undefined) return m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  ensureSystemPackages(log);
+  const tmp = mkdtempSync(join(os.tmpdir(), 'ak-bench-'));
+  const group = new ProcessGroup();
+  try {
+    const binary = buildLoadgen(tmp);
+    const bench = new Bench(group, binary, o);
+    const runDefault = [1, 2, 3, 4, 5].some((s) => o.sections.has(s));
+    let directoryLine = '';
+    if (runDefault) {
+      log(`generating ${fmtInt(o.users)} users, ${fmtInt(o.groups)} groups, ${o.groupsPerUser} groups per user`);
+      const dir = benchDirectory(await generateDirectory({ users: o.users, groups: o.groups, groupsPerUser: o.groupsPerUser, seed: 1 }));
+      const directoryPath = join(tmp, 'directory.json');
+      writeFileSync(directoryPath, JSON.stringify(dir));
+      const expected = expectedEntryCount(dir);
+
+      const slapdSetup = await prepareSlapd(join(tmp, 'slapd'), dir, { searchDn: SEARCH_DN, passwordOf });
+      log(`slapd: ${fmtInt(slapdSetup.entries)} entries loaded with slapadd in ${fmtNum(slapdSetup.loadSeconds)} s`);
+      const slapdPort = await freePort();
+      const slapdProc = startSlapd(group, slapdSetup, slapdPort);
+      const core = await startCore(group, tmp, directoryPath);
+      log(`core: ${core.url}`);
+      const outpost = await startOutpost(group, tmp, 'ak-outpost', core.url, GENERATED_LDAP_OUTPOST_TOKEN);
+      const loaded = await outpost.nextLoad();
+      log(`outpost: ${loaded.users} users, ${loaded.groups} groups loaded in ${fmtNum(loaded.tookMs / 1000)} s`);
+      const servers: Server[] = [
+        { name: 'ak-outpost', port: outpost.port, watch: [outpost.proc, core.proc] },
+        { name: 'slapd', port: slapdPort, watch: [slapdProc] },
+      ];
+      const searchProbe = { mode: 'search' as const, searchDn: SEARCH_DN, searchPassword: GENERATED_ADMIN.password, base: BENCH_BASE_DN, filter: '(cn=user00001)' };
+      for (const s of servers) await bench.probe(s, searchProbe, 60_000);
+      directoryLine = `${fmtInt(o.users)} users, ${fmtInt(o.groups)} groups (nested, 10 children per group), ${o.groupsPerUser} direct groups per user; ${fmtInt(expected)} entries in both trees (users, groups, per-user virtual groups, containers)`;
+
+      if (o.sections.has(1)) {
+        await bench.searchThroughput('1', 'equality search (cn=userN), all attributes', servers, '(cn=user%05d)', o.users, []);
+      }
+      if (o.sections.has(2)) await bench.cachedBinds(servers);
+      if (o.sections.has(3)) await bench.wholeDirectory(servers, expected);
+      if (o.sections.has(4)) {
+        const attrs = ['cn'];
+        await bench.searchThroughput('4', '(member=<user DN>), cn only', servers, `(member=${USER_DN})`, o.users, attrs);
+        await bench.searchThroughput('4', '(memberOf=<group DN>), cn only', servers, `(memberOf=${GROUP_DN})`, o.groups, attrs);
+        const inChainNote = bench.note(
+          `slapd cannot answer in-chain (LDAP_MATCHING_RULE_IN_CHAIN, ${IN_CHAIN}): OpenLDAP 2.5 has no such matching rule, and its memberof overlay only maintains direct memberships; the filter evaluates to Undefined and slapd returns no entries.`,
+        );
+        await bench.searchThroughput('4', `(memberOf:${IN_CHAIN}:=<group DN>), cn only`, servers, `(memberOf:${IN_CHAIN}:=${GROUP_DN})`, o.groups, attrs, inChainNote);
+      }
+      if (o.sections.has(5)) await bench.uncachedBinds(group, tmp, core.url, core.proc);
+      await group.stop(outpost.proc);
+      await group.stop(core.proc);
+      await group.stop(slapdProc);
+    }
+    if (o.large) await bench.large(tmp);
+    bench.headroomNote();
+
+    bench.notes.push(
+      'Runs are short (--seconds) on a shared 2-CPU machine: repeated runs differ, most for 1-connection figures, which are bound by round trips and process wake-ups rather than CPU. Compare ratios from the same run.',
+      'Each server runs in its own process (slapd; the outpost is dist/src/main.js with AUTHENTIK_HOST pointing at the embedded core in another process); the generator ldapload is compiled C (epoll, one thread). CPU times come from /proc/<pid>/stat (user + system, all threads) sampled when the generator opens and closes its measured window.',
+      `slapd: mdb, slapd.conf in a temp dir, indexes on objectClass, cn, uid, member, memberOf; memberof overlay loaded, memberOf values written by the LDIF (slapadd does not run overlays); userPassword {SSHA}; 16 threads (default). The outpost: cached search and cached bind; the bench user ${GENERATED_ADMIN.username} holds search_full_directory (in slapd: a read ACL).`,
+    );
+    const report = renderReport(
+      {
+        date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        cpus: os.cpus().length,
+        cpuModel: cpuModel(),
+        node: process.version,
+        slapd: slapdVersion(),
+        directory: directoryLine || '(default sections not run)',
+        settings: `${o.seconds} s per run after ${o.warmup} s warm-up; pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+      },
+      bench.rows,
+      bench.cpuRows,
+      bench.notes,
+    );
+    process.stdout.write(`\n${report}`);
+    const results = join(packageRoot, 'bench', 'results');
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, 'latest.md'), report);
+    writeFileSync(join(results, 'latest.json'), `${JSON.stringify({ options: { ...o, sections: [...o.sections] }, runs: bench.raw }, null, 1)}\n`);
+    log(`written to ${join(results, 'latest.md')}`);
+  } finally {
+    await group.stopAll();
+    group.dispose();
+    if (o.keep) log(`kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
