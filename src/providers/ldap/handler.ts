@@ -138,7 +138,10 @@ export class LdapRequestHandler implements LdapHandler {
     out.done(outcome.resultCode, { diagnosticMessage: outcome.diagnosticMessage });
     const tookMs = performance.now() - started;
     this.#deps.metrics.duration.observe({ outpost_name: outpostName, type: 'bind', app }, tookMs / 1000);
-    this.#deps.logger.info(
+    // Binds served from the cache log at debug: at tens of thousands per second a line each would dominate.
+    const logAt = outcome.cached === true ? this.#deps.logger.debug : this.#deps.logger.info;
+    logAt.call(
+      this.#deps.logger,
       {
         bindDN: op.name.toLowerCase(),
         requestId: randomUUID(),

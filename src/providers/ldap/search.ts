@@ -99,8 +99,9 @@ export async function searchOperation(
 ): Promise<string> {
   const started = performance.now();
   const state = authStateOf(conn.authState);
+  // Debug, not info as in the reference: one JSON line per search costs more than the search itself.
   const log = (provider: LdapProvider | undefined, resultCode: number, entries: number): void =>
-    deps.logger.info(
+    deps.logger.debug(
       {
         bindDN: conn.boundDn.toLowerCase(),
         baseDN: op.baseObject,
