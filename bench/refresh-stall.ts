@@ -1,0 +1,43 @@
+/**
+ * Where a cached-mode refresh blocks the event loop: builds a snapshot of a generated directory from the embedded
+ * core (in this process) through the real core client, and prints the longest event-loop stalls per phase.
+ *   node dist/bench/refresh-stall.js [users] [groups]
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSnapshot } from '../src/cache/build.js';
+import { createCoreClient } from '../src/core-api/client.js';
+import { startEmbeddedCore } from '../src/embedded-core/core.js';
+import { generateDirectory } from '../src/embedded-core/directory/generate.js';
+
+const users = Number(process.argv[2] ?? 100_000);
+const groups = Number(process.argv[3] ?? 10_000);
+const certsDir = mkdtempSync(join(tmpdir(), 'ako-stall-'));
+const directory = await generateDirectory({ users, groups, groupsPerUser: 5, seed: 1, iterations: 1 });
+const core = await startEmbeddedCore({ directory, certsDir });
+const outpost = [...core.directory().outposts.values()].find((o) => o.type === 'ldap')!;
+const client = createCoreClient({ host: core.url, token: outpost.token, insecure: false, timeoutMs: 60_000 });
+const provider = (await client.listLdapProviders())[0]!;
+for (const pageSize of [50, 100]) {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const started = performance.now();
+  let last = started;
+  const snapshot = await buildSnapshot(client, provider, {
+    pageSize,
+    onProgress: (p) => {
+      const now = performance.now();
+      console.log(`  ${p.phase} users=${p.users} groups=${p.groups} +${Math.round(now - last)} ms`);
+      last = now;
+    },
+  });
+  h.disable();
+  console.log(
+    `page ${pageSize}: ${snapshot.userCount} users in ${Math.round(performance.now() - started)} ms; loop delay max ${Math.round(h.max / 1e6)} ms, p99 ${Math.round(h.percentile(99) / 1e6)} ms; rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
+  );
+}
+client.close();
+await core.stop();
+rmSync(certsDir, { recursive: true, force: true });
