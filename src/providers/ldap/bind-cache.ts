@@ -21,10 +21,8 @@ export interface CachedBind {
 export class BindCache {
   readonly #key = randomBytes(32);
   readonly #entries: LRUCache<string, CachedBind>;
-  readonly #ttlMs: number;
 
   constructor(options: { maxEntries: number; ttlMs: number }) {
-    this.#ttlMs = options.ttlMs;
     this.#entries = new LRUCache<string, CachedBind>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
   }
 
@@ -36,12 +34,8 @@ export class BindCache {
     return this.#entries.get(this.#keyOf(normalizedDn, password));
   }
 
-  /** `expiresAt`: the session cookie's expiry (ms epoch) when it is sooner than the cache TTL. */
-  set(normalizedDn: string, password: Buffer, entry: CachedBind, expiresAt?: number): void {
-    let ttl = this.#ttlMs;
-    if (expiresAt !== undefined) ttl = Math.min(ttl, expiresAt - Date.now());
-    if (ttl <= 0) return;
-    this.#entries.set(this.#keyOf(normalizedDn, password), entry, { ttl });
+  set(normalizedDn: string, password: Buffer, entry: CachedBind): void {
+    this.#entries.set(this.#keyOf(normalizedDn, password), entry);
   }
 
   get size(): number {
