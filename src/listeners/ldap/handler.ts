@@ -95,6 +95,8 @@ export interface LdapLogger {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
+  /** pino's: lets hot paths skip building fields for a level that is off. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Callbacks for the metrics layer; every one optional, none may throw (they are guarded anyway). */

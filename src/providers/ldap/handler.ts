@@ -51,9 +51,9 @@ export class LdapRequestHandler implements LdapHandler {
       case 'BindRequest':
         return this.#bind(op, conn, out);
       case 'SearchRequest':
-        return this.#observe('search', conn, () => searchOperation(op, msg.controls, conn, out, signal, this.#searchDeps(conn)));
+        return this.#observe('search', () => searchOperation(op, msg.controls, conn, out, signal, this.#searchDeps(conn)));
       case 'CompareRequest':
-        return this.#observe('compare', conn, () => compareOperation(op, conn, out, this.#searchDeps(conn)));
+        return this.#observe('compare', () => compareOperation(op, conn, out, this.#searchDeps(conn)));
       case 'ExtendedRequest':
         return this.#extended(op, conn, out);
       case 'ModifyRequest':
@@ -99,11 +99,10 @@ export class LdapRequestHandler implements LdapHandler {
     };
   }
 
-  async #observe(type: LdapRequestType, conn: LdapConnectionView, run: () => Promise<string>): Promise<void> {
+  async #observe(type: LdapRequestType, run: () => Promise<string>): Promise<void> {
     const started = performance.now();
     const app = await run();
     this.#deps.metrics.duration.observe({ outpost_name: this.#deps.outpostName(), type, app }, (performance.now() - started) / 1000);
-    void conn;
   }
 
   async #bind(op: OpOf<'BindRequest'>, conn: LdapConnectionView, out: ResponseSink): Promise<void> {
@@ -139,9 +138,11 @@ export class LdapRequestHandler implements LdapHandler {
     const tookMs = performance.now() - started;
     this.#deps.metrics.duration.observe({ outpost_name: outpostName, type: 'bind', app }, tookMs / 1000);
     // Binds served from the cache log at debug: at tens of thousands per second a line each would dominate.
-    const logAt = outcome.cached === true ? this.#deps.logger.debug : this.#deps.logger.info;
+    const logger = this.#deps.logger;
+    if (outcome.cached === true && logger.isLevelEnabled?.('debug') === false) return;
+    const logAt = outcome.cached === true ? logger.debug : logger.info;
     logAt.call(
-      this.#deps.logger,
+      logger,
       {
         bindDN: op.name.toLowerCase(),
         requestId: randomUUID(),

@@ -100,7 +100,9 @@ export async function searchOperation(
   const started = performance.now();
   const state = authStateOf(conn.authState);
   // Debug, not info as in the reference: one JSON line per search costs more than the search itself.
-  const log = (provider: LdapProvider | undefined, resultCode: number, entries: number): void =>
+  const debug = deps.logger.isLevelEnabled?.('debug') ?? true;
+  const log = (provider: LdapProvider | undefined, resultCode: number, entries: number): void => {
+    if (!debug) return; // formatting the filter per search would cost more than the search
     deps.logger.debug(
       {
         bindDN: conn.boundDn.toLowerCase(),
@@ -116,6 +118,7 @@ export async function searchOperation(
       },
       'Search request',
     );
+  };
 
   let paging: { size: number; cookie: Buffer } | undefined;
   const pagedControl = findControl(controls, Oid.pagedResults);
