@@ -1,5 +1,6 @@
 /** Directory data for cache and search tests: small hand-made directories and a generated large one. */
 import type { CoreApi } from '../../src/core-api/port.js';
+import { CoreError } from '../../src/errors.js';
 import type { DirectoryGroup, DirectoryUser, GroupQuery, GroupRef, UserQuery } from '../../src/core-api/model.js';
 import { parseFilter } from '../../src/protocol/ldap/filter.js';
 import type { Scope } from '../../src/protocol/ldap/messages.js';
@@ -134,4 +135,42 @@ export function generatedCore(userCount: number, groupCount: number, perUser: nu
 /** Strings as JSON.parse makes them (flat), like pages from the core's HTTP API. */
 function asFromNetwork<T>(page: T): T {
   return JSON.parse(JSON.stringify(page)) as T;
+}
+
+/** A fake core answering like authentik: exact matches, 400 for unknown names in multiple-choice filters. */
+export function exactCore(users: DirectoryUser[], groups: DirectoryGroup[]) {
+  const calls: string[] = [];
+  const core: Pick<CoreApi, 'forEachUserPage' | 'forEachGroupPage' | 'getUser'> = {
+    async forEachUserPage(q, onPage) {
+      calls.push(`users ${JSON.stringify(q)}`);
+      if (q.groupsByName?.some((n) => !groups.some((g) => g.name === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
+      const found = users.filter(
+        (u) =>
+          (q.username === undefined || u.username === q.username) &&
+          (q.name === undefined || u.name === q.name) &&
+          (q.email === undefined || u.email === q.email) &&
+          (q.groupsByName === undefined || u.groups.some((g) => q.groupsByName!.includes(g.name))),
+      );
+      await onPage(found);
+    },
+    async forEachGroupPage(q, onPage) {
+      calls.push(`groups ${JSON.stringify(q)}`);
+      if (q.membersByUsername?.some((n) => !users.some((u) => u.username === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
+      await onPage(
+        groups.filter(
+          (g) =>
+            (q.name === undefined || g.name === q.name) &&
+            (q.membersByUsername === undefined || g.users.some((u) => q.membersByUsername!.includes(u.username))) &&
+            (q.membersByPk === undefined || g.users.some((u) => q.membersByPk!.includes(u.pk))),
+        ),
+      );
+    },
+    async getUser(pk) {
+      calls.push(`user ${pk}`);
+      const found = users.find((u) => u.pk === pk);
+      if (found === undefined) throw new CoreError('http_status', 'HTTP 404', { status: 404 });
+      return found;
+    },
+  };
+  return { core, calls };
 }

@@ -10,53 +10,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoreApi } from '../../src/core-api/port.js';
-import type { DirectoryGroup, DirectoryUser } from '../../src/core-api/model.js';
-import { CoreError } from '../../src/errors.js';
 import { buildSnapshotFromData } from '../../src/cache/build.js';
 import { searchDirect } from '../../src/providers/ldap/search/direct.js';
 import type { SearchResult } from '../../src/providers/ldap/search/types.js';
-import { BASE, FULL, PROVIDER, query, smallDirectory } from '../cache/fixtures.js';
+import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../cache/fixtures.js';
 
-/** Answers like authentik: exact, case-sensitive filters; 400 for an unknown name in a multiple-choice filter. */
-function exactCore(users: DirectoryUser[], groups: DirectoryGroup[]): Pick<CoreApi, 'forEachUserPage' | 'forEachGroupPage' | 'getUser'> {
-  return {
-    async forEachUserPage(q, onPage) {
-      if (q.groupsByName?.some((n) => !groups.some((g) => g.name === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
-      await onPage(
-        users.filter(
-          (u) =>
-            (q.username === undefined || u.username === q.username) &&
-            (q.name === undefined || u.name === q.name) &&
-            (q.email === undefined || u.email === q.email) &&
-            (q.groupsByName === undefined || u.groups.some((g) => q.groupsByName!.includes(g.name))),
-        ),
-      );
-    },
-    async forEachGroupPage(q, onPage) {
-      if (q.membersByUsername?.some((n) => !users.some((u) => u.username === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
-      await onPage(
-        groups.filter(
-          (g) =>
-            (q.name === undefined || g.name === q.name) &&
-            (q.membersByUsername === undefined || g.users.some((u) => q.membersByUsername!.includes(u.username))) &&
-            (q.membersByPk === undefined || g.users.some((u) => q.membersByPk!.includes(u.pk))),
-        ),
-      );
-    },
-    async getUser(pk) {
-      const found = users.find((u) => u.pk === pk);
-      if (found === undefined) throw new CoreError('http_status', 'HTTP 404', { status: 404 });
-      return found;
-    },
-  };
-}
 
 const dns = (r: SearchResult): string[] => Array.from({ length: r.count }, (_, i) => r.entry(i).dn);
 
 async function sameAsCached(cases: readonly [string, string][]): Promise<void> {
   const { users, groups } = smallDirectory();
-  const core = exactCore(users, groups);
+  const { core } = exactCore(users, groups);
   const cached = await buildSnapshotFromData(PROVIDER, users, groups);
   for (const [base, filter] of cases) {
     const q = query(base, filter);

@@ -1,14 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoreApi } from '../../../src/core-api/port.js';
-import type { DirectoryGroup, DirectoryUser, GroupQuery, UserQuery } from '../../../src/core-api/model.js';
+import type { GroupQuery, UserQuery } from '../../../src/core-api/model.js';
 import { CoreError } from '../../../src/errors.js';
 import { parseFilter } from '../../../src/protocol/ldap/filter.js';
 import { DirectoryLayout } from '../../../src/providers/ldap/entries.js';
 import { filterToCoreQuery, kindsForBase, kindsForFilter, searchDirect } from '../../../src/providers/ldap/search/direct.js';
 import { translateFilter } from '../../../src/providers/ldap/search/translate.js';
 import type { SearchResult } from '../../../src/providers/ldap/search/types.js';
-import { BASE, FULL, PROVIDER, query, smallDirectory } from '../../cache/fixtures.js';
+import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../../cache/fixtures.js';
 
 const layout = new DirectoryLayout(BASE);
 const G = `ou=groups,${BASE}`;
@@ -91,49 +90,12 @@ describe('kinds from the whole filter', () => {
   });
 });
 
-/** A fake core answering like authentik: exact matches, 400 for unknown names in multiple-choice filters. */
-function fakeCore(users: DirectoryUser[], groups: DirectoryGroup[]) {
-  const calls: string[] = [];
-  const core: Pick<CoreApi, 'forEachUserPage' | 'forEachGroupPage' | 'getUser'> = {
-    async forEachUserPage(q, onPage) {
-      calls.push(`users ${JSON.stringify(q)}`);
-      if (q.groupsByName?.some((n) => !groups.some((g) => g.name === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
-      const found = users.filter(
-        (u) =>
-          (q.username === undefined || u.username === q.username) &&
-          (q.name === undefined || u.name === q.name) &&
-          (q.email === undefined || u.email === q.email) &&
-          (q.groupsByName === undefined || u.groups.some((g) => q.groupsByName!.includes(g.name))),
-      );
-      await onPage(found);
-    },
-    async forEachGroupPage(q, onPage) {
-      calls.push(`groups ${JSON.stringify(q)}`);
-      if (q.membersByUsername?.some((n) => !users.some((u) => u.username === n))) throw new CoreError('http_status', 'HTTP 400', { status: 400 });
-      await onPage(
-        groups.filter(
-          (g) =>
-            (q.name === undefined || g.name === q.name) &&
-            (q.membersByUsername === undefined || g.users.some((u) => q.membersByUsername!.includes(u.username))) &&
-            (q.membersByPk === undefined || g.users.some((u) => q.membersByPk!.includes(u.pk))),
-        ),
-      );
-    },
-    async getUser(pk) {
-      calls.push(`user ${pk}`);
-      const found = users.find((u) => u.pk === pk);
-      if (found === undefined) throw new CoreError('http_status', 'HTTP 404', { status: 404 });
-      return found;
-    },
-  };
-  return { core, calls };
-}
 
 describe('searchDirect', () => {
   const dns = (r: SearchResult): string[] => Array.from({ length: r.count }, (_, i) => r.entry(i).dn);
   const run = async (filter: string, options: Parameters<typeof query>[2] = {}, viewer = FULL, base = BASE) => {
     const { users, groups } = smallDirectory();
-    const { core, calls } = fakeCore(users, groups);
+    const { core, calls } = exactCore(users, groups);
     const result = await searchDirect({ core, provider: PROVIDER, pageSize: 50 }, query(base, filter, options), viewer);
     return { result, calls };
   };
@@ -183,7 +145,7 @@ describe('searchDirect', () => {
 
   test('core failures reject (the handler answers operationsError)', async () => {
     const { users, groups } = smallDirectory();
-    const { core } = fakeCore(users, groups);
+    const { core } = exactCore(users, groups);
     const failing = { ...core, forEachUserPage: async () => Promise.reject(new CoreError('timeout', 'timed out')) };
     await assert.rejects(searchDirect({ core: failing, provider: PROVIDER }, query(BASE, '(objectClass=user)'), FULL), CoreError);
   });
