@@ -666,10 +666,11 @@ export class LdapConnection implements LdapConnectionView {
     const stream = this.#stream;
     if (this.#state === 'closed' || stream.destroyed || stream.writableEnded) return undefined;
     if (!this.#corked) {
-      // Responses written in one tick leave in one writev.
+      // Everything written while this event-loop turn's reads are handled leaves in one writev: an entry and its
+      // SearchResultDone in one segment, not two (the await between them outlives a nextTick).
       this.#corked = true;
       stream.cork();
-      process.nextTick(this.#uncork);
+      setImmediate(this.#uncork);
     }
     stream.write(bytes);
     if (stream.writableNeedDrain && stream.writableLength >= this.#maxWriteBuffer) {

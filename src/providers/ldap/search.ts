@@ -3,6 +3,7 @@
  * or direct (a small snapshot built from API answers). Paged results (RFC 2696) keep the result of the first
  * page and hand out the rest by cookie; the snapshot behind it is immutable, so pages stay consistent.
  */
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { CoreApi } from '../../core-api/port.js';
 import type { LdapConnectionView, LdapLogger, ResponseSink } from '../../listeners/ldap/handler.js';
@@ -11,7 +12,7 @@ import { normalizedRdns, tryParseDn } from '../../protocol/ldap/dn.js';
 import { formatFilter } from '../../protocol/ldap/filter.js';
 import type { OpOf } from '../../protocol/ldap/messages.js';
 import { Oid } from '../../protocol/ldap/oids.js';
-import { MessageBatch } from '../../protocol/ldap/search-response.js';
+import { framedSize, MessageBatch } from '../../protocol/ldap/search-response.js';
 import { ResultCode } from '../../protocol/ldap/result-codes.js';
 import { ProtocolError } from '../../errors.js';
 import { authStateOf, type LdapAuthState } from './auth-state.js';
@@ -69,21 +70,27 @@ function requestKey(op: OpOf<'SearchRequest'>): string {
   return JSON.stringify([op.baseObject, op.scope, formatFilter(op.filter), op.attributes, op.typesOnly, op.sizeLimit]);
 }
 
-/** Sends entries [from, to) of a result, batched and honouring backpressure; false when aborted. */
+/**
+ * Sends entries [from, to) of a result in writes of about BATCH_BYTES, each buffer allocated at its exact size
+ * (a fixed large buffer per one-entry answer cost more than the answer), honouring backpressure; false when
+ * aborted.
+ */
 async function sendEntries(out: ResponseSink, result: SearchResult, from: number, to: number, signal: AbortSignal): Promise<boolean> {
-  let batch = new MessageBatch(Math.min(BATCH_BYTES * 2, 1 << 20));
-  for (let i = from; i < to; i++) {
-    batch.append(out.messageID, result.encoded(i));
-    if (batch.length >= BATCH_BYTES) {
-      const wait = out.sendRaw(batch.take());
-      batch = new MessageBatch(BATCH_BYTES * 2);
-      if (wait !== undefined) await wait;
-      if (signal.aborted) return false;
+  const chunk: Buffer[] = [];
+  let i = from;
+  while (i < to) {
+    chunk.length = 0;
+    let bytes = 0;
+    while (i < to && bytes < BATCH_BYTES) {
+      const op = result.encoded(i++);
+      chunk.push(op);
+      bytes += framedSize(out.messageID, op.length);
     }
-  }
-  if (batch.length > 0) {
+    const batch = new MessageBatch(bytes);
+    for (const op of chunk) batch.append(out.messageID, op);
     const wait = out.sendRaw(batch.take());
     if (wait !== undefined) await wait;
+    if (signal.aborted) return false;
   }
   return !signal.aborted;
 }
