@@ -58,6 +58,8 @@ interface Options {
   depth: number;
   bindUsers: number;
   refreshRate: number;
+  /** AUTHENTIK_WORKERS of the outpost in sections 1-4. */
+  workers: number;
   keep: boolean;
 }
 
@@ -73,6 +75,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --pipeline C,D       pipelined runs: C connections with D requests in flight each (default 8,16)
   --bind-users N       users whose binds are cached first and then measured (default 1000)
   --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
+  --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 and 6 use 1)
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
 
@@ -91,6 +94,7 @@ function parseOptions(argv: readonly string[]): Options {
     depth: 16,
     bindUsers: 1000,
     refreshRate: 2000,
+    workers: 2,
     keep: false,
   };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
@@ -129,6 +133,7 @@ function parseOptions(argv: readonly string[]): Options {
       }
       case '--bind-users': o.bindUsers = int(flag, next(), 1, 100_000); break;
       case '--refresh-rate': o.refreshRate = int(flag, next(), 10, 100_000); break;
+      case '--workers': o.workers = int(flag, next(), 1, 16); break;
       case '--keep': o.keep = true; break;
       case '--help':
       case '-h':
@@ -203,7 +208,7 @@ async function startCore(group: ProcessGroup, tmp: string, directoryPath: string
 }
 
 /** The real entry point (dist/src/main.js) with AUTHENTIK_HOST set: an outpost process like in production. */
-async function startOutpost(group: ProcessGroup, tmp: string, name: string, coreUrl: string, token: string): Promise<Outpost> {
+async function startOutpost(group: ProcessGroup, tmp: string, name: string, coreUrl: string, token: string, workers = 1): Promise<Outpost> {
   const port = await freePort();
   const scratch = join(tmp, name);
   mkdirSync(scratch, { recursive: true });
@@ -219,6 +224,7 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
     AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${await freePort()}`,
     AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${await freePort()}`,
     TMPDIR: scratch,
+    AUTHENTIK_WORKERS: String(workers),
   });
   // Logs (one line per request at the default level) go to a file, so reading them costs the driver nothing
   // while the outpost is measured; only "Directory loaded" lines are picked out of it.
@@ -647,9 +653,12 @@ async function main(): Promise<void> {
       const slapdProc = startSlapd(group, slapdSetup, slapdPort);
       const core = await startCore(group, tmp, directoryPath);
       log(`core: ${core.url}`);
-      const outpost = await startOutpost(group, tmp, 'ak-outpost', core.url, GENERATED_LDAP_OUTPOST_TOKEN);
-      const loaded = await outpost.nextLoad();
-      log(`outpost: ${loaded.users} users, ${loaded.groups} groups loaded in ${fmtNum(loaded.tookMs / 1000)} s`);
+      const outpost = await startOutpost(group, tmp, 'ak-outpost', core.url, GENERATED_LDAP_OUTPOST_TOKEN, o.workers);
+      // Each worker loads its own copy; the listeners serve once every worker has.
+      for (let w = 0; w < o.workers; w++) {
+        const loaded = await outpost.nextLoad();
+        log(`outpost: ${loaded.users} users, ${loaded.groups} groups loaded in ${fmtNum(loaded.tookMs / 1000)} s`);
+      }
       const servers: Server[] = [
         { name: 'ak-outpost', port: outpost.port, watch: [outpost.proc, core.proc] },
         { name: 'slapd', port: slapdPort, watch: [slapdProc] },
@@ -693,7 +702,7 @@ async function main(): Promise<void> {
         node: process.version,
         slapd: slapdVersion(),
         directory: directoryLine || '(default sections not run)',
-        settings: `${o.seconds} s per run after ${o.warmup} s warm-up; pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6); ${o.seconds} s per run after ${o.warmup} s warm-up; pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
       },
       bench.rows,
       bench.cpuRows,

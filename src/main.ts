@@ -14,6 +14,8 @@ import { runHealthcheck } from './observability/healthcheck.js';
 import { LogRoot } from './observability/log.js';
 import { MetricsRegistry, registerProcessMetrics } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
+import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
+import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
 import { startOutpost } from './outpost/run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
@@ -57,7 +59,10 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(config: OutpostConfig): Promise<number> {
-  const logRoot = new LogRoot({ level: config.logLevel });
+  if (config.workers > 1 && config.core !== undefined && cluster.isPrimary) return runPrimary(config);
+  // A cluster worker: the primary serves metrics and health and sends the stop signal.
+  const slot = workerSlot();
+  const logRoot = new LogRoot({ level: config.logLevel, ...(slot !== undefined ? { fields: { worker: slot } } : {}) });
   const log = logRoot.child('authentik.outpost');
   process.on('unhandledRejection', (reason) => {
     log.fatal({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
@@ -68,13 +73,16 @@ async function run(config: OutpostConfig): Promise<number> {
   const stopProcessMetrics = registerProcessMetrics(registry);
   const timers = new CoarseTimers({ resolutionMs: METRICS_LIMITS.coarseClockResolutionMs });
   let ready = false;
-  const metricsServer = await startMetricsServer({
-    addresses: config.listen.metrics,
-    socketPath: config.metricsSocketPath,
-    registry,
-    logger: logRoot.child('authentik.outpost.metrics'),
-    isReady: () => ready,
-  });
+  const metricsServer =
+    slot !== undefined
+      ? undefined
+      : await startMetricsServer({
+          addresses: config.listen.metrics,
+          socketPath: config.metricsSocketPath,
+          registry,
+          logger: logRoot.child('authentik.outpost.metrics'),
+          isReady: () => ready,
+        });
 
   const shutdown = new AbortController();
   let refresh: (() => void) | undefined;
@@ -88,15 +96,29 @@ async function run(config: OutpostConfig): Promise<number> {
     shutdown.abort();
   };
   process.on('SIGTERM', onStopSignal);
-  process.on('SIGINT', onStopSignal);
+  // A worker leaves Ctrl-C (sent to the whole process group) to the primary, which stops it with SIGTERM.
+  process.on('SIGINT', slot !== undefined ? () => {} : onStopSignal);
   // Installing a listener also keeps SIGUSR1 from opening the inspector.
   process.on('SIGUSR1', () => {
     log.info('SIGUSR1 received, refreshing');
     refresh?.();
   });
+  const channel =
+    slot === undefined
+      ? undefined
+      : attachWorkerChannel({
+          exposition: () => registry.exposition(),
+          refresh: () => refresh?.(),
+          orphaned: () => {
+            if (shutdown.signal.aborted) return;
+            log.warn('the primary process is gone, stopping');
+            shutdown.abort();
+          },
+        });
 
   const cleanup = async (): Promise<void> => {
-    await metricsServer.close();
+    channel?.detach();
+    await metricsServer?.close();
     stopProcessMetrics();
     timers.close();
     await logRoot.flush();
@@ -105,7 +127,14 @@ async function run(config: OutpostConfig): Promise<number> {
   let running: { stop(): Promise<void>; refresh?(): unknown };
   try {
     if (config.core !== undefined) {
-      const outpost = await startOutpost(config, { logRoot, registry, timers, signal: shutdown.signal });
+      const bindShare = channel === undefined ? undefined : workerBindShare(channel);
+      const outpost = await startOutpost(config, {
+        logRoot,
+        registry,
+        timers,
+        signal: shutdown.signal,
+        ...(bindShare !== undefined ? { bindShare } : {}),
+      });
       refresh = () => void outpost.refresh('signal');
       running = outpost;
     } else {
@@ -123,6 +152,7 @@ async function run(config: OutpostConfig): Promise<number> {
     return 1;
   }
   ready = true;
+  channel?.ready();
 
   if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
   ready = false;
@@ -134,6 +164,68 @@ async function run(config: OutpostConfig): Promise<number> {
   if (!stopped) log.warn('stop did not finish cleanly');
   await cleanup();
   return 0;
+}
+
+/** The sibling workers' verified binds, over the channel to the primary, with the key the primary handed out. */
+function workerBindShare(channel: WorkerChannel): BindShare | undefined {
+  const key = takeWorkerBindKey();
+  if (key === undefined) return undefined;
+  const topic = 'ldap.bind';
+  return {
+    key,
+    publish: (bind) => channel.peers.publish(topic, bind),
+    subscribe: (onBind) =>
+      channel.peers.subscribe(topic, (payload) => {
+        const bind = parseSharedBind(payload);
+        if (bind !== undefined) onBind(bind);
+      }),
+  };
+}
+
+/** AUTHENTIK_WORKERS > 1: the primary forks the workers and serves metrics and health for all of them. */
+async function runPrimary(config: OutpostConfig): Promise<number> {
+  const logRoot = new LogRoot({ level: config.logLevel });
+  const log = logRoot.child('authentik.outpost');
+  const registry = new MetricsRegistry();
+  const stopProcessMetrics = registerProcessMetrics(registry);
+  const supervisor = new WorkerSupervisor({ workers: config.workers, logger: logRoot.child('authentik.outpost.cluster') });
+  const metricsServer = await startMetricsServer({
+    addresses: config.listen.metrics,
+    socketPath: config.metricsSocketPath,
+    registry,
+    exposition: () => supervisor.exposition(registry.exposition()),
+    logger: logRoot.child('authentik.outpost.metrics'),
+    isReady: () => supervisor.ready,
+  });
+  const shutdown = new AbortController();
+  const onStopSignal = (signal: NodeJS.Signals): void => {
+    if (shutdown.signal.aborted) return;
+    log.info({ signal }, 'shutting down');
+    shutdown.abort();
+  };
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
+  process.on('SIGUSR1', () => {
+    log.info('SIGUSR1 received, refreshing every worker');
+    supervisor.refresh();
+  });
+  log.info({ workers: config.workers }, 'starting worker processes');
+  let code = 0;
+  const started = supervisor.start().then(
+    () => log.info({ workers: config.workers }, 'all workers serving'),
+    (err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+      code = 1;
+      shutdown.abort();
+    },
+  );
+  if (!shutdown.signal.aborted) await once(shutdown.signal, 'abort');
+  await supervisor.stop();
+  await started;
+  await metricsServer.close();
+  stopProcessMetrics();
+  await logRoot.flush();
+  return code;
 }
 
 main(process.argv.slice(2)).then(

@@ -3,7 +3,7 @@
  * free loopback ports, and a registry that stops every process it started (also on Ctrl-C).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import net from 'node:net';
 
 /** Ticks per second of /proc/<pid>/stat times. */
@@ -17,8 +17,40 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** User + system CPU seconds of a live process (all its threads), or undefined when it is gone. */
+/**
+ * User + system CPU seconds of a live process (all its threads) and its live child processes (an outpost with
+ * AUTHENTIK_WORKERS forks its workers), or undefined when it is gone.
+ */
 export function cpuSeconds(pid: number): number | undefined {
+  const own = ownCpuSeconds(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of childPids(pid)) total += cpuSeconds(child) ?? 0;
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/)) {
+        const n = Number(c);
+        if (c !== '' && Number.isInteger(n)) out.push(n);
+      }
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function ownCpuSeconds(pid: number): number | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { CONTROL_LIMITS } from './limits.js';
 
@@ -58,6 +59,11 @@ export interface OutpostConfig {
   readonly buildHash: string;
   /** $TMPDIR/authentik-metrics.sock */
   readonly metricsSocketPath: string;
+  /**
+   * AUTHENTIK_WORKERS: outpost processes serving the listeners together (1, a number, or `auto` for one per CPU).
+   * Each is a full outpost (own core link, own directory copy), like replicas; the primary shares the sockets.
+   */
+  readonly workers: number;
 }
 
 const DEFAULTS = {
@@ -118,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
     coreTimeoutMs,
     buildHash: read('GIT_BUILD_HASH') ?? '',
     metricsSocketPath: join(env['TMPDIR']?.trim() || '/tmp', 'authentik-metrics.sock'),
+    workers: parseWorkers(read('AUTHENTIK_WORKERS')),
   };
   return Object.freeze(config);
 }
@@ -233,6 +240,11 @@ function parseBool(name: string, value: string | undefined, fallback: boolean): 
     default:
       throw new ConfigError(name, `${quote(value)} is not a boolean (true or false)`);
   }
+}
+
+function parseWorkers(value: string | undefined): number {
+  if (value?.trim().toLowerCase() === 'auto') return Math.min(availableParallelism(), CONTROL_LIMITS.maxWorkers);
+  return parseInteger('AUTHENTIK_WORKERS', value, 1, 1, CONTROL_LIMITS.maxWorkers);
 }
 
 function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

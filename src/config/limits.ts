@@ -23,6 +23,15 @@ export const CONTROL_LIMITS = Object.freeze({
   stopTimeoutMs: 10_000,
   /** Key pairs kept by the certificate store. */
   certificateCacheEntries: 256,
+  /** AUTHENTIK_WORKERS: most worker processes (each holds its own directory copy). */
+  maxWorkers: 16,
+  /** A worker that exits is forked again after this delay, doubling per crash up to the maximum. */
+  workerRestartInitialMs: 1_000,
+  workerRestartMaxMs: 30_000,
+  /** A worker that ran this long resets the restart delay. */
+  workerStableAfterMs: 60_000,
+  /** How long the primary waits for a worker's metrics answer before leaving it out of a scrape. */
+  workerMetricsTimeoutMs: 2_000,
 });
 
 /** WebSocket event link to the core (reference §1.6). */

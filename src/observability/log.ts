@@ -38,6 +38,8 @@ export interface LogRootOptions {
   destination?: DestinationStream;
   /** `logger` of the root logger itself. */
   name?: string;
+  /** Fields on every line (e.g. a cluster worker's `worker` slot). */
+  fields?: Readonly<Record<string, string | number>>;
 }
 
 export class LogRoot {
@@ -56,7 +58,7 @@ export class LogRoot {
       {
         level: toPinoLevel(this.#level),
         messageKey: 'event',
-        base: undefined,
+        base: options.fields === undefined ? undefined : { ...options.fields },
         timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
         formatters: {
           level: (label) => ({ level: label === 'warn' ? 'warning' : label }),

@@ -19,6 +19,8 @@ export interface MetricsServerOptions {
   /** Unix socket path; undefined to serve TCP only. */
   socketPath: string | undefined;
   registry: MetricsRegistry;
+  /** The body of /metrics; by default the registry's exposition (a cluster primary merges its workers'). */
+  exposition?: () => Promise<string>;
   logger: Logger;
   /** Ping answers 503 until this says true (e.g. while the outpost still retries the core). Default: always ready. */
   isReady?: () => boolean;
@@ -47,16 +49,17 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
       }
-      let body: string;
-      try {
-        body = registry.exposition();
-      } catch (err) {
-        logger.warn({ err }, 'failed to render metrics');
-        res.writeHead(500).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      const render = options.exposition ?? (async () => registry.exposition());
+      render().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        (err: unknown) => {
+          logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'failed to render metrics');
+          res.writeHead(500).end();
+        },
+      );
       return;
     }
     res.writeHead(404).end();

@@ -7,6 +7,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { CoarseTimers } from '../util/coarse-timers.js';
 import type { ModuleFactories } from './module.js';
 import { LdapModule } from '../providers/ldap/module.js';
+import type { BindShare } from '../providers/ldap/bind-share.js';
 
 /** Process-wide things a module may need beyond its ModuleContext. */
 export interface ModuleDeps {
@@ -14,10 +15,12 @@ export interface ModuleDeps {
   logRoot: LogRoot;
   registry: MetricsRegistry;
   timers: CoarseTimers;
+  /** Cluster workers only: verified LDAP binds shared with the sibling workers. */
+  bindShare?: BindShare;
 }
 
 export function moduleFactories(deps: ModuleDeps): ModuleFactories {
   return {
-    ldap: (ctx) => new LdapModule(ctx, { config: deps.config, timers: deps.timers }),
+    ldap: (ctx) => new LdapModule(ctx, { config: deps.config, timers: deps.timers, ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}) }),
   };
 }

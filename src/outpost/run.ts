@@ -14,6 +14,7 @@ import { AUTHENTIK_VERSION, USER_AGENT } from '../version.js';
 import { OutpostController, type ControllerOptions } from './controller.js';
 import type { ModuleFactories, RefreshReason } from './module.js';
 import { moduleFactories } from './modules.js';
+import type { BindShare } from '../providers/ldap/bind-share.js';
 
 export interface OutpostRunDeps {
   logRoot: LogRoot;
@@ -23,6 +24,8 @@ export interface OutpostRunDeps {
   api?: CoreApi;
   /** By default the registry in modules.ts. */
   moduleFactories?: ModuleFactories;
+  /** Cluster workers only: verified LDAP binds shared with the sibling workers. */
+  bindShare?: BindShare;
   /** Aborting it stops the outpost, also while start-up still retries the core. */
   signal?: AbortSignal;
   /** Controller tuning (tests, demo). */
@@ -67,7 +70,7 @@ export async function startOutpost(config: OutpostConfig, deps: OutpostRunDeps):
     logRoot,
     registry,
     moduleFactories:
-      deps.moduleFactories ?? moduleFactories({ config, logRoot, registry, timers: deps.timers }),
+      deps.moduleFactories ?? moduleFactories({ config, logRoot, registry, timers: deps.timers, ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}) }),
     version: AUTHENTIK_VERSION,
     buildHash: config.buildHash,
     userAgent: USER_AGENT,

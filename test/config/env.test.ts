@@ -219,3 +219,18 @@ describe('helpers', () => {
     assert.equal(list.check('2001:db8::1', 'ipv6'), false);
   });
 });
+
+describe('AUTHENTIK_WORKERS', () => {
+  const base = { AUTHENTIK_HOST: 'http://core.test', AUTHENTIK_TOKEN: 't' };
+  test('defaults to one process; takes a count or auto (one per CPU, capped)', () => {
+    assert.equal(loadConfig(base).workers, 1);
+    assert.equal(loadConfig({ ...base, AUTHENTIK_WORKERS: '3' }).workers, 3);
+    const auto = loadConfig({ ...base, AUTHENTIK_WORKERS: 'auto' }).workers;
+    assert.ok(auto >= 1 && auto <= 16, String(auto));
+  });
+  test('refuses zero, negatives, words and more than 16', () => {
+    for (const value of ['0', '-1', 'two', '17', '1.5']) {
+      assert.throws(() => loadConfig({ ...base, AUTHENTIK_WORKERS: value }), ConfigError, value);
+    }
+  });
+});

@@ -666,11 +666,13 @@ export class LdapConnection implements LdapConnectionView {
     const stream = this.#stream;
     if (this.#state === 'closed' || stream.destroyed || stream.writableEnded) return undefined;
     if (!this.#corked) {
-      // Everything written while this event-loop turn's reads are handled leaves in one writev: an entry and its
-      // SearchResultDone in one segment, not two (the await between them outlives a nextTick).
+      // Everything this connection writes until the microtask queue has drained (the handler's await chain)
+      // leaves in one writev: an entry and its SearchResultDone in one segment, not two. A plain nextTick would
+      // run before those microtasks; setImmediate would hold every connection's answer until all reads of the
+      // loop turn are handled, so clients would wait on each other.
       this.#corked = true;
       stream.cork();
-      setImmediate(this.#uncork);
+      queueMicrotask(this.#uncorkAfterMicrotasks);
     }
     stream.write(bytes);
     if (stream.writableNeedDrain && stream.writableLength >= this.#maxWriteBuffer) {
@@ -686,6 +688,11 @@ export class LdapConnection implements LdapConnectionView {
   writeReady(): Promise<void> | undefined {
     return this.#writeBlocked && this.#state !== 'closed' ? this.#drainPromise() : undefined;
   }
+
+  /** A tick queued from a microtask runs once the microtask queue is empty. */
+  readonly #uncorkAfterMicrotasks = (): void => {
+    process.nextTick(this.#uncork);
+  };
 
   readonly #uncork = (): void => {
     if (!this.#corked) return;

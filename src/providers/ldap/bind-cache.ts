@@ -18,11 +18,23 @@ export interface CachedBind {
   fingerprint: string | undefined;
 }
 
-export class BindCache {
-  readonly #key = randomBytes(32);
-  readonly #entries: LRUCache<string, CachedBind>;
+export interface BindCacheOptions {
+  maxEntries: number;
+  ttlMs: number;
+  /** HMAC key (32 bytes); random by default. Worker processes that share binds share the key. */
+  key?: Buffer;
+  /** Called with the digest of each bind this process verified (to share it with sibling workers). */
+  onStore?: (digest: string, entry: CachedBind) => void;
+}
 
-  constructor(options: { maxEntries: number; ttlMs: number }) {
+export class BindCache {
+  readonly #key: Buffer;
+  readonly #entries: LRUCache<string, CachedBind>;
+  readonly #onStore: ((digest: string, entry: CachedBind) => void) | undefined;
+
+  constructor(options: BindCacheOptions) {
+    this.#key = options.key ?? randomBytes(32);
+    this.#onStore = options.onStore;
     this.#entries = new LRUCache<string, CachedBind>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
   }
 
@@ -35,7 +47,14 @@ export class BindCache {
   }
 
   set(normalizedDn: string, password: Buffer, entry: CachedBind): void {
-    this.#entries.set(this.#keyOf(normalizedDn, password), entry);
+    const digest = this.#keyOf(normalizedDn, password);
+    this.#entries.set(digest, entry);
+    this.#onStore?.(digest, entry);
+  }
+
+  /** Takes a bind a sibling worker verified (same key); it gets this cache's full TTL from now. */
+  adopt(digest: string, entry: CachedBind): void {
+    this.#entries.set(digest, entry);
   }
 
   get size(): number {

@@ -22,11 +22,15 @@ import { fingerprintInSnapshot, fingerprintOfUser } from './fingerprint.js';
 import { LdapRequestHandler } from './handler.js';
 import { ldapMetrics } from './metrics.js';
 import { LdapProvider } from './provider.js';
+import type { BindCacheOptions } from './bind-cache.js';
+import type { BindShare, SharedBind } from './bind-share.js';
 import { LDAP_OUTPOST_QUERY } from './bind.js';
 
 export interface LdapModuleDeps {
   config: OutpostConfig;
   timers: CoarseTimers;
+  /** AUTHENTIK_WORKERS > 1: binds verified here are shared with the sibling workers and theirs adopted. */
+  bindShare?: BindShare;
 }
 
 /** Users re-checked one by one per refresh for direct-search providers; past it their cached binds are dropped. */
@@ -46,6 +50,7 @@ export class LdapModule implements OutpostModule {
   #warmupEverySeconds = 0;
   #stopped = false;
   readonly #bound: { mode: 'ldap' | 'ldaps'; address: string; port: number }[] = [];
+  readonly #unsubscribeBinds: (() => void) | undefined;
 
   constructor(ctx: ModuleContext, deps: LdapModuleDeps) {
     this.#ctx = ctx;
@@ -69,6 +74,7 @@ export class LdapModule implements OutpostModule {
       trustedProxies: cidrBlockList(deps.config.listen.trustedProxyCidrs),
       selectCertificate: (servername) => this.#selectCertificate(servername),
     });
+    this.#unsubscribeBinds = deps.bindShare?.subscribe((bind) => this.#adoptBind(bind));
   }
 
   get providers(): readonly LdapProvider[] {
@@ -88,9 +94,7 @@ export class LdapModule implements OutpostModule {
     const configs = await ctx.api.listLdapProviders();
     if (configs.length === 0) throw new Error('no ldap provider defined');
     const previous = new Map(this.#providers.map((p) => [p.config.pk, p]));
-    const next = configs.map(
-      (c) => new LdapProvider(c, previous.get(c.pk), { maxEntries: LDAP_LIMITS.maxCachedBindSessions, ttlMs: LDAP_LIMITS.bindCacheTtlMs }),
-    );
+    const next = configs.map((c) => new LdapProvider(c, previous.get(c.pk), this.#bindCacheOptions(c.pk)));
     const certificates = new Set<string>();
     for (const p of next) if (p.config.certificate !== null) certificates.add(p.config.certificate);
     await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
@@ -195,9 +199,32 @@ export class LdapModule implements OutpostModule {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unsubscribeBinds?.();
     this.#warmupTimer?.cancel();
     await this.#listener.close();
     await this.#handler.drain();
+  }
+
+  #bindCacheOptions(providerPk: number): BindCacheOptions {
+    const options: BindCacheOptions = { maxEntries: LDAP_LIMITS.maxCachedBindSessions, ttlMs: LDAP_LIMITS.bindCacheTtlMs };
+    const share = this.#deps.bindShare;
+    if (share !== undefined) {
+      options.key = share.key;
+      options.onStore = (digest, entry) => share.publish({ providerPk, digest, entry });
+    }
+    return options;
+  }
+
+  /** A bind a sibling worker verified; skipped when this worker's directory shows the user changed since. */
+  #adoptBind(bind: SharedBind): void {
+    const provider = this.#providers.find((p) => p.config.pk === bind.providerPk);
+    const cache = provider?.bindCache;
+    if (provider === undefined || cache === undefined || this.#stopped) return;
+    if (provider.snapshot !== undefined) {
+      const current = fingerprintInSnapshot(provider.snapshot, bind.entry.userPk);
+      if (current === undefined || current !== bind.entry.fingerprint) return;
+    }
+    cache.adopt(bind.digest, bind.entry);
   }
 
   onSessionEnd(sessionId: string): void {

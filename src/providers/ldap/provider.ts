@@ -5,7 +5,7 @@
 import type { LdapProviderConfig } from '../../core-api/model.js';
 import { normalizedRdns, parseDn, type Dn } from '../../protocol/ldap/dn.js';
 import type { DirectorySnapshot } from '../../cache/snapshot.js';
-import { BindCache } from './bind-cache.js';
+import { BindCache, type BindCacheOptions } from './bind-cache.js';
 import { DirectoryLayout } from './entries.js';
 
 export class LdapProvider {
@@ -20,7 +20,7 @@ export class LdapProvider {
   /** Cached search mode: the live snapshot (swapped whole on refresh); undefined before the first load. */
   snapshot: DirectorySnapshot | undefined;
 
-  constructor(config: LdapProviderConfig, previous: LdapProvider | undefined, bindCacheOptions: { maxEntries: number; ttlMs: number }) {
+  constructor(config: LdapProviderConfig, previous: LdapProvider | undefined, bindCacheOptions: BindCacheOptions) {
     this.config = config;
     this.base = parseDn(config.baseDn);
     this.baseRdns = normalizedRdns(this.base);

@@ -1,0 +1,292 @@
+/**
+ * AUTHENTIK_WORKERS > 1: one primary process and N worker processes (node:cluster). Each worker is a whole
+ * outpost, like a replica: its own core link, directory copy and bind cache. The primary owns the listening
+ * sockets (cluster hands each new connection to the next worker), the metrics and health server (merging the
+ * workers' metrics, each sample labelled `worker`), signals, and restarts of workers that die.
+ *
+ * Why processes: one Node thread serves every LDAP connection; a second core needs a second event loop, and
+ * worker threads can neither share a listening socket (Node 20) nor the directory's object graph. The price is
+ * one directory copy per worker, so the default stays 1.
+ */
+import { Buffer } from 'node:buffer';
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { CONTROL_LIMITS } from '../config/limits.js';
+import type { Logger } from '../observability/log.js';
+import { mergeExpositions, type ExpositionPart } from '../observability/merge.js';
+
+/** Environment variable carrying a worker's slot (1..N), stable across restarts of that slot. */
+export const WORKER_SLOT_ENV = 'AKO_WORKER_SLOT';
+
+/** Environment variable carrying the bind-cache HMAC key (base64) all workers share; read once and removed. */
+export const BIND_KEY_ENV = 'AKO_BIND_CACHE_KEY';
+
+/** A message one worker publishes to all its siblings (e.g. a verified bind), relayed by the primary. */
+type PeerMessage = { t: 'peer'; topic: string; payload: unknown };
+type ToWorker = { t: 'metrics'; id: number } | { t: 'refresh' } | PeerMessage;
+type ToPrimary = { t: 'ready' } | { t: 'metrics'; id: number; text: string } | PeerMessage;
+
+function isPeerMessage(m: Record<string, unknown>): boolean {
+  return m['t'] === 'peer' && typeof m['topic'] === 'string' && m['topic'].length <= 64;
+}
+
+function isToPrimary(value: unknown): value is ToPrimary {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return m['t'] === 'ready' || (m['t'] === 'metrics' && typeof m['id'] === 'number' && typeof m['text'] === 'string') || isPeerMessage(m);
+}
+
+function isToWorker(value: unknown): value is ToWorker {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return m['t'] === 'refresh' || (m['t'] === 'metrics' && typeof m['id'] === 'number') || isPeerMessage(m);
+}
+
+/** Publish/subscribe between the workers of one primary. */
+export interface PeerBus {
+  publish(topic: string, payload: unknown): void;
+  /** Returns a function that unsubscribes. */
+  subscribe(topic: string, onMessage: (payload: unknown) => void): () => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | undefined;
+  ready: boolean;
+  everReady: boolean;
+  startedAt: number;
+  restartDelayMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export interface SupervisorOptions {
+  workers: number;
+  logger: Logger;
+  /** Forks one worker; by default cluster.fork with the slot in its environment. */
+  fork?: (slot: number) => Worker;
+  restartInitialMs?: number;
+  restartMaxMs?: number;
+  metricsTimeoutMs?: number;
+}
+
+/** The primary's side: forks, watches and restarts the workers. */
+export class WorkerSupervisor {
+  readonly #slots: Slot[];
+  readonly #log: Logger;
+  readonly #fork: (slot: number) => Worker;
+  readonly #restartInitialMs: number;
+  readonly #restartMaxMs: number;
+  readonly #metricsTimeoutMs: number;
+  readonly #pendingMetrics = new Map<number, (text: string) => void>();
+  #nextMetricsId = 1;
+  #stopping = false;
+  #failStart: ((err: Error) => void) | undefined;
+  #onAllReady: (() => void) | undefined;
+
+  constructor(options: SupervisorOptions) {
+    this.#log = options.logger;
+    const bindKey = randomBytes(32).toString('base64');
+    this.#fork = options.fork ?? ((slot) => cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [BIND_KEY_ENV]: bindKey }));
+    this.#restartInitialMs = options.restartInitialMs ?? CONTROL_LIMITS.workerRestartInitialMs;
+    this.#restartMaxMs = options.restartMaxMs ?? CONTROL_LIMITS.workerRestartMaxMs;
+    this.#metricsTimeoutMs = options.metricsTimeoutMs ?? CONTROL_LIMITS.workerMetricsTimeoutMs;
+    this.#slots = Array.from({ length: options.workers }, (_, i) => ({
+      index: i + 1,
+      worker: undefined,
+      ready: false,
+      everReady: false,
+      startedAt: 0,
+      restartDelayMs: this.#restartInitialMs,
+      restartTimer: undefined,
+    }));
+  }
+
+  /** Forks every worker; resolves when all are serving, rejects when one exits before it ever served. */
+  start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#onAllReady = resolve;
+      this.#failStart = reject;
+      for (const slot of this.#slots) this.#spawn(slot);
+    });
+  }
+
+  /** Every slot has a worker that is serving. */
+  get ready(): boolean {
+    return this.#slots.every((s) => s.ready);
+  }
+
+  /** Asks every worker to refresh (SIGUSR1 on the primary). */
+  refresh(): void {
+    for (const slot of this.#slots) this.#send(slot, { t: 'refresh' });
+  }
+
+  /** The primary's own exposition merged with each live worker's (a worker that does not answer in time is left out). */
+  async exposition(own: string): Promise<string> {
+    const parts: ExpositionPart[] = [{ labels: {}, text: own }];
+    const answers = await Promise.all(this.#slots.map((slot) => this.#metricsOf(slot)));
+    this.#slots.forEach((slot, i) => {
+      const text = answers[i];
+      if (text !== undefined) parts.push({ labels: { worker: String(slot.index) }, text });
+    });
+    return mergeExpositions(parts);
+  }
+
+  /** Stops every worker (SIGTERM, then SIGKILL after the timeout); resolves when all exited. */
+  async stop(timeoutMs: number = CONTROL_LIMITS.stopTimeoutMs): Promise<void> {
+    this.#stopping = true;
+    const exits: Promise<void>[] = [];
+    for (const slot of this.#slots) {
+      if (slot.restartTimer !== undefined) clearTimeout(slot.restartTimer);
+      const worker = slot.worker;
+      if (worker === undefined || worker.isDead()) continue;
+      exits.push(
+        new Promise<void>((resolve) => {
+          const kill = setTimeout(() => worker.process.kill('SIGKILL'), timeoutMs);
+          worker.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          worker.process.kill('SIGTERM');
+        }),
+      );
+    }
+    await Promise.all(exits);
+  }
+
+  #spawn(slot: Slot): void {
+    slot.restartTimer = undefined;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    const worker = this.#fork(slot.index);
+    slot.worker = worker;
+    worker.on('message', (message: unknown) => {
+      if (!isToPrimary(message)) return;
+      if (message.t === 'ready') {
+        slot.ready = true;
+        slot.everReady = true;
+        this.#log.info({ worker: slot.index, pid: worker.process.pid }, 'worker serving');
+        if (this.ready) {
+          this.#onAllReady?.();
+          this.#onAllReady = undefined;
+          this.#failStart = undefined;
+        }
+      } else if (message.t === 'metrics') {
+        this.#pendingMetrics.get(message.id)?.(message.text);
+      } else {
+        for (const other of this.#slots) if (other !== slot && other.ready) this.#send(other, message);
+      }
+    });
+    worker.on('error', (err) => this.#log.warn({ worker: slot.index, err: err.message }, 'worker channel error'));
+    worker.once('exit', (code, signal) => this.#onExit(slot, worker, code, signal));
+  }
+
+  #onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    slot.ready = false;
+    if (this.#stopping) return;
+    if (!slot.everReady) {
+      // The same configuration would fail again: give up like a single process that cannot start.
+      this.#log.error({ worker: slot.index, code, signal }, 'worker exited before it served');
+      this.#failStart?.(new Error(`worker ${slot.index} exited before it served (code ${code ?? signal})`));
+      this.#failStart = undefined;
+      return;
+    }
+    if (Date.now() - slot.startedAt >= CONTROL_LIMITS.workerStableAfterMs) slot.restartDelayMs = this.#restartInitialMs;
+    const delay = slot.restartDelayMs;
+    slot.restartDelayMs = Math.min(this.#restartMaxMs, slot.restartDelayMs * 2);
+    this.#log.error({ worker: slot.index, code, signal, 'restart-in-ms': delay }, 'worker exited, restarting it');
+    slot.restartTimer = setTimeout(() => this.#spawn(slot), delay);
+  }
+
+  #metricsOf(slot: Slot): Promise<string | undefined> {
+    if (slot.worker === undefined || !slot.ready) return Promise.resolve(undefined);
+    const id = this.#nextMetricsId++;
+    return new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => finish(undefined), this.#metricsTimeoutMs);
+      const finish = (text: string | undefined): void => {
+        clearTimeout(timer);
+        this.#pendingMetrics.delete(id);
+        resolve(text);
+      };
+      this.#pendingMetrics.set(id, finish);
+      if (!this.#send(slot, { t: 'metrics', id })) finish(undefined);
+    });
+  }
+
+  #send(slot: Slot, message: ToWorker): boolean {
+    const worker = slot.worker;
+    if (worker === undefined || !worker.isConnected()) return false;
+    try {
+      worker.send(message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export interface WorkerChannelHandlers {
+  exposition(): string;
+  refresh(): void;
+  /** The primary is gone: stop serving. */
+  orphaned(): void;
+}
+
+export interface WorkerChannel {
+  /** Tells the primary this worker serves. */
+  ready(): void;
+  readonly peers: PeerBus;
+  detach(): void;
+}
+
+/** The worker's side of the channel to the primary. */
+export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChannel {
+  const subscribers = new Map<string, Set<(payload: unknown) => void>>();
+  const send = (message: ToPrimary): void => {
+    if (process.connected) process.send?.(message);
+  };
+  const onMessage = (message: unknown): void => {
+    if (!isToWorker(message)) return;
+    if (message.t === 'refresh') handlers.refresh();
+    else if (message.t === 'metrics') send({ t: 'metrics', id: message.id, text: handlers.exposition() });
+    else for (const onPeer of subscribers.get(message.topic) ?? []) onPeer(message.payload);
+  };
+  const onDisconnect = (): void => handlers.orphaned();
+  process.on('message', onMessage);
+  process.on('disconnect', onDisconnect);
+  return {
+    ready: () => send({ t: 'ready' }),
+    peers: {
+      publish: (topic, payload) => send({ t: 'peer', topic, payload }),
+      subscribe: (topic, onPeer) => {
+        let set = subscribers.get(topic);
+        if (set === undefined) subscribers.set(topic, (set = new Set()));
+        set.add(onPeer);
+        return () => set.delete(onPeer);
+      },
+    },
+    detach: () => {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+    },
+  };
+}
+
+/** The bind-cache key the primary gave this worker (removed from the environment once read). */
+export function takeWorkerBindKey(): Buffer | undefined {
+  const value = process.env[BIND_KEY_ENV];
+  delete process.env[BIND_KEY_ENV];
+  if (value === undefined) return undefined;
+  const key = Buffer.from(value, 'base64');
+  return key.length === 32 ? key : undefined;
+}
+
+/** This process's worker slot, or undefined in the primary or a single-process outpost. */
+export function workerSlot(): number | undefined {
+  if (!cluster.isWorker) return undefined;
+  const n = Number(process.env[WORKER_SLOT_ENV]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+export { cluster };
