@@ -250,6 +250,32 @@ export class DirectorySnapshot implements SearchView {
     for (let i = 0; i < shape.attrs.length; i++) yield [p.table.byId(shape.attrs[i]!), p.slots[start + i]!];
   }
 
+  /**
+   * The selected stored attributes of an entry (as selectedAttributes' first loop), with the selection applied
+   * once per entry shape: `memo` maps a shape to its selected positions. Walking every stored attribute of
+   * every entry was most of the cost of a `cn`-only search returning many entries.
+   */
+  selectedStored(id: number, selection: AttributeSelection, typesOnly: boolean, memo: Map<number, readonly number[]>, out: LdapAttribute[]): void {
+    const p = this.p;
+    const shapeIndex = p.shapeOf[id]!;
+    const shape = p.shapes[shapeIndex]!;
+    let positions = memo.get(shapeIndex);
+    if (positions === undefined) {
+      const selected: number[] = [];
+      for (let i = 0; i < shape.attrs.length; i++) {
+        const def = p.table.byId(shape.attrs[i]!);
+        if (def.virtual === null && isSelected(selection, def.key, def.operational)) selected.push(i);
+      }
+      memo.set(shapeIndex, (positions = selected));
+    }
+    const start = p.slotStart[id]!;
+    for (const i of positions) {
+      const slot = p.slots[start + i]!;
+      if (typeof slot !== 'string' && slot.length === 0) continue;
+      out.push({ type: p.table.byId(shape.attrs[i]!).name, values: typesOnly ? [] : slotValues(slot) });
+    }
+  }
+
   /** Op of an entry with all its user attributes: pre-encoded bytes, or encoded now past the budget. */
   preEncoded(id: number): Buffer {
     const encoded = this.p.encoded;
@@ -602,7 +628,27 @@ class SnapshotSearchResult implements SearchResult {
 
   entry(index: number): LdapEntry {
     const id = this.at(index);
-    return { dn: this.view.entryDn(id), attributes: selectedAttributes(this.view, id, this.selection, this.typesOnly) };
+    if (this.view !== this.snapshot) {
+      return { dn: this.view.entryDn(id), attributes: selectedAttributes(this.view, id, this.selection, this.typesOnly) };
+    }
+    // The unrestricted view: stored attributes through the per-shape memo, then the computed ones.
+    const attributes: LdapAttribute[] = [];
+    if (!this.selection.none) {
+      this.snapshot.selectedStored(id, this.selection, this.typesOnly, this.shapeMemo, attributes);
+      for (const def of this.selectedVirtual()) {
+        const slot = this.snapshot.values(id, def);
+        if (slot !== undefined) attributes.push({ type: def.name, values: this.typesOnly ? [] : slotValues(slot) });
+      }
+    }
+    return { dn: this.snapshot.entryDn(id), attributes };
+  }
+
+  private readonly shapeMemo = new Map<number, readonly number[]>();
+  private virtualDefs: readonly AttributeDef[] | undefined;
+
+  private selectedVirtual(): readonly AttributeDef[] {
+    this.virtualDefs ??= VIRTUAL_ORDER.filter((key) => isSelected(this.selection, key, true)).map((key) => this.snapshot.attribute(key) as AttributeDef);
+    return this.virtualDefs;
   }
 
   private at(index: number): number {
