@@ -138,6 +138,7 @@ async function run(config: OutpostConfig): Promise<number> {
       refresh = () => void outpost.refresh('signal');
       running = outpost;
     } else {
+      if (config.workers > 1) log.warn({ workers: config.workers }, 'AUTHENTIK_WORKERS is ignored in the embedded demo mode');
       const embedded: { stop(): Promise<void>; refresh?(): unknown } = await startEmbeddedDefault(config, { logRoot, registry, timers });
       refresh = () => void embedded.refresh?.();
       running = embedded;
