@@ -12,19 +12,10 @@ import { run } from '../helpers/cli.js';
 import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, TOTP_SECRET, testDirectory } from '../helpers/directories.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { Ldap3Driver } from './py/ldap3-driver.js';
+import { metricSum } from '../helpers/metrics-text.js';
 
 const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
 const BIND_FLOW = 'default-authentication-flow';
-
-function metricSum(exposition: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
