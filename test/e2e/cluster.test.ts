@@ -42,6 +42,7 @@ describe('AUTHENTIK_WORKERS=2', () => {
   let dir: string;
   let ldapUrl: string;
   let metricsUrl: string;
+  let env: Record<string, string>;
   const logLines = (): LogLine[] =>
     output
       .split('\n')
@@ -57,7 +58,7 @@ describe('AUTHENTIK_WORKERS=2', () => {
     const metricsPort = await freePort();
     ldapUrl = `ldap://127.0.0.1:${ldapPort}`;
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    const env: Record<string, string> = {
+    env = {
       ...(process.env as Record<string, string>),
       AUTHENTIK_HOST: core.url,
       AUTHENTIK_TOKEN: LDAP_OUTPOST_TOKEN,
@@ -94,6 +95,9 @@ describe('AUTHENTIK_WORKERS=2', () => {
     assert.equal(text.match(/^# TYPE process_resident_memory_bytes /gm)?.length, 1);
     const ping = await fetch(metricsUrl.replace('/metrics', '/outpost.goauthentik.io/ping'));
     assert.equal(ping.status, 204);
+    // The healthcheck subcommand asks the primary (unix socket under TMPDIR).
+    const health = await run(process.execPath, [main, 'healthcheck'], env);
+    assert.equal(health.code, 0, health.stderr);
   });
 
   test('a bind verified by one worker is a cache hit on the other', async () => {
