@@ -154,11 +154,17 @@ function buildFinal(kind: FinalKind, resultCode: number, options: DoneOptions | 
 
 type State = 'open' | 'closing' | 'closed';
 
+/** The signal of operations that cannot be abandoned (binds): never aborted. */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 class Operation implements ResponseSink {
   readonly messageID: number;
   readonly finalKind: FinalKind;
   readonly isBind: boolean;
-  readonly controller = new AbortController();
+  /** Created on first use: an AbortController per operation is a measurable share of a cached bind. */
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #abortReason: Error | undefined;
   finished = false;
   private readonly conn: LdapConnection;
 
@@ -169,8 +175,23 @@ class Operation implements ResponseSink {
     this.isBind = msg.op.kind === 'BindRequest';
   }
 
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.#aborted;
   }
 
   send(op: LdapOp, controls: readonly Control[] = []): Promise<void> | undefined {
@@ -199,7 +220,7 @@ class Operation implements ResponseSink {
   /** A drain wait also ends when this operation is abandoned, so an abandoned writer is never stuck. */
   #untilAborted(drained: Promise<void> | undefined): Promise<void> | undefined {
     if (drained === undefined) return undefined;
-    const signal = this.controller.signal;
+    const signal = this.signal;
     return new Promise<void>((resolve) => {
       const done = (): void => {
         signal.removeEventListener('abort', done);
@@ -492,7 +513,8 @@ export class LdapConnection implements LdapConnectionView {
     if (operation.isBind) this.#bindRunning = true;
     let result: Promise<void>;
     try {
-      result = this.#handler.handle(msg, this, operation, operation.controller.signal);
+      // Binds cannot be abandoned (RFC 4511 4.11) and never read the signal: they get one that never fires.
+      result = this.#handler.handle(msg, this, operation, operation.isBind ? NEVER_ABORTED : operation.signal);
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -547,7 +569,7 @@ export class LdapConnection implements LdapConnectionView {
     const operation = this.#ops.get(target);
     if (operation === undefined || operation.isBind) return;
     this.#ops.delete(target);
-    operation.controller.abort(new AbandonedError('abandoned'));
+    operation.abort(new AbandonedError('abandoned'));
   }
 
   // --- StartTLS ---
@@ -792,7 +814,7 @@ export class LdapConnection implements LdapConnectionView {
 
   #abortAll(reason: string): void {
     const error = new AbandonedError(reason);
-    for (const operation of this.#ops.values()) operation.controller.abort(error);
+    for (const operation of this.#ops.values()) operation.abort(error);
     this.#ops.clear();
   }
 

@@ -5,7 +5,7 @@
  * (password date, deactivation, group membership), when the user's session ends, or when the provider's bind
  * settings change.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 export interface CachedBind {
@@ -28,12 +28,13 @@ export interface BindCacheOptions {
 }
 
 export class BindCache {
-  readonly #key: Buffer;
+  // A KeyObject: createHmac skips preparing raw key bytes on every bind.
+  readonly #key: KeyObject;
   readonly #entries: LRUCache<string, CachedBind>;
   readonly #onStore: ((digest: string, entry: CachedBind) => void) | undefined;
 
   constructor(options: BindCacheOptions) {
-    this.#key = options.key ?? randomBytes(32);
+    this.#key = createSecretKey(options.key ?? randomBytes(32));
     this.#onStore = options.onStore;
     this.#entries = new LRUCache<string, CachedBind>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
   }

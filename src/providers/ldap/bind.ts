@@ -72,7 +72,11 @@ export function bindUsername(provider: LdapProvider, rdns: readonly string[], dn
   return username === '' ? undefined : username;
 }
 
-export async function simpleBind(req: BindRequest, password: Buffer, conn: LdapConnectionView, deps: BindDeps): Promise<BindOutcome> {
+/**
+ * Answers synchronously when no core call is needed (refusals by rule, anonymous, a cache hit), so the hot path
+ * of a cached bind costs no promise; otherwise returns the flow's promise.
+ */
+export function simpleBind(req: BindRequest, password: Buffer, conn: LdapConnectionView, deps: BindDeps): BindOutcome | Promise<BindOutcome> {
   // An anonymous bind carries no secret and may read only the RootDSE: allow it on plain LDAP, or `ldapsearch -x`
   // could not even discover StartTLS there. Anything with a name or a password needs TLS.
   const anonymous = req.name === '' && password.length === 0;
@@ -121,6 +125,19 @@ export async function simpleBind(req: BindRequest, password: Buffer, conn: LdapC
     }
   }
 
+  return flowBind(req, password, conn, deps, { provider, username, normalizedDn });
+}
+
+/** The bind through the core: the provider's flow, the access check, the user, then the cache. */
+async function flowBind(
+  req: BindRequest,
+  password: Buffer,
+  conn: LdapConnectionView,
+  deps: BindDeps,
+  target: { provider: LdapProvider; username: string; normalizedDn: string },
+): Promise<BindOutcome> {
+  const { provider, username, normalizedDn } = target;
+  const cache = provider.bindCache;
   const attempt = deps.api.newFlowAttempt({ remoteIp: conn.peer.address, innerQuery: LDAP_OUTPOST_QUERY, timeoutMs: deps.timeoutMs });
   const outcome: FlowOutcome = await attempt.execute(provider.config.bindFlowSlug, {
     username,

@@ -10,11 +10,14 @@ import { Oid } from '../../protocol/ldap/oids.js';
 import { ResultCode } from '../../protocol/ldap/result-codes.js';
 import { LDAP_LIMITS } from '../../config/limits.js';
 import { authStateOf } from './auth-state.js';
-import { LDAP_OUTPOST_QUERY, simpleBind } from './bind.js';
+import { LDAP_OUTPOST_QUERY, simpleBind, type BindOutcome } from './bind.js';
 import type { LdapMetrics, LdapRequestType } from './metrics.js';
 import type { LdapProvider } from './provider.js';
 import { SessionConnections } from './sessions.js';
 import { compareOperation, PagedSearches, searchOperation, type SearchDeps } from './search.js';
+
+/** The promise of every operation answered synchronously (shared: settling it costs nothing). */
+const DONE: Promise<void> = Promise.resolve();
 
 export interface LdapHandlerDeps {
   api: CoreApi;
@@ -39,13 +42,14 @@ export class LdapRequestHandler implements LdapHandler {
     this.#deps = deps;
   }
 
-  async handle(msg: LdapMessage, conn: LdapConnectionView, out: ResponseSink, signal: AbortSignal): Promise<void> {
+  /** Not async: operations answered without waiting (a cached bind) return the shared settled promise. */
+  handle(msg: LdapMessage, conn: LdapConnectionView, out: ResponseSink, signal: AbortSignal): Promise<void> {
     const op = msg.op;
     // RFC 4511 4.1.11: a critical control we do not implement fails the operation.
     const unknownCritical = msg.controls.find((c) => c.criticality && !(op.kind === 'SearchRequest' && c.type === Oid.pagedResults));
     if (unknownCritical !== undefined) {
       out.done(ResultCode.unavailableCriticalExtension, { diagnosticMessage: `critical control ${unknownCritical.type} is not supported` });
-      return;
+      return DONE;
     }
     switch (op.kind) {
       case 'BindRequest':
@@ -61,9 +65,10 @@ export class LdapRequestHandler implements LdapHandler {
       case 'DelRequest':
       case 'ModifyDNRequest':
         out.done(ResultCode.unwillingToPerform, { diagnosticMessage: 'this directory is read-only' });
-        return;
+        return DONE;
       default:
         out.done(ResultCode.protocolError, { diagnosticMessage: `unexpected ${op.kind}` });
+        return DONE;
     }
   }
 
@@ -105,7 +110,7 @@ export class LdapRequestHandler implements LdapHandler {
     this.#deps.metrics.duration.observe({ outpost_name: this.#deps.outpostName(), type, app }, (performance.now() - started) / 1000);
   }
 
-  async #bind(op: OpOf<'BindRequest'>, conn: LdapConnectionView, out: ResponseSink): Promise<void> {
+  #bind(op: OpOf<'BindRequest'>, conn: LdapConnectionView, out: ResponseSink): Promise<void> {
     const started = performance.now();
     // RFC 4511 4.2.1: the connection is anonymous while a bind is in progress and after a failed one.
     this.#sessions.untrack(conn);
@@ -113,18 +118,25 @@ export class LdapRequestHandler implements LdapHandler {
     conn.authState = null;
     if (op.version !== 3) {
       out.done(ResultCode.protocolError, { diagnosticMessage: 'only LDAPv3 is supported' });
-      return;
+      return DONE;
     }
     if (op.auth.type !== 'simple') {
       out.done(ResultCode.authMethodNotSupported, { diagnosticMessage: 'SASL is not supported; use a simple bind' });
-      return;
+      return DONE;
     }
-    const outcome = await simpleBind(op, op.auth.password, conn, {
+    const outcome = simpleBind(op, op.auth.password, conn, {
       api: this.#deps.api,
       providers: this.#deps.providers(),
       requireTls: this.#deps.requireTls,
       timeoutMs: this.#deps.bindTimeoutMs,
     });
+    if (outcome instanceof Promise) return outcome.then((o) => this.#bound(op, conn, out, o, started));
+    this.#bound(op, conn, out, outcome, started);
+    return DONE;
+  }
+
+  /** Applies and answers a bind outcome, then metrics and log. */
+  #bound(op: OpOf<'BindRequest'>, conn: LdapConnectionView, out: ResponseSink, outcome: BindOutcome, started: number): void {
     const app = outcome.provider?.app ?? '';
     const outpostName = this.#deps.outpostName();
     if (outcome.state !== undefined) {
