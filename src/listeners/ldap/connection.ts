@@ -154,8 +154,6 @@ function buildFinal(kind: FinalKind, resultCode: number, options: DoneOptions | 
 
 type State = 'open' | 'closing' | 'closed';
 
-/** The signal of operations that cannot be abandoned (binds): never aborted. */
-const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 class Operation implements ResponseSink {
   readonly messageID: number;
@@ -513,8 +511,7 @@ export class LdapConnection implements LdapConnectionView {
     if (operation.isBind) this.#bindRunning = true;
     let result: Promise<void>;
     try {
-      // Binds cannot be abandoned (RFC 4511 4.11) and never read the signal: they get one that never fires.
-      result = this.#handler.handle(msg, this, operation, operation.isBind ? NEVER_ABORTED : operation.signal);
+      result = this.#handler.handle(msg, this, operation);
     } catch (err) {
       result = Promise.reject(err);
     }

@@ -62,6 +62,13 @@ export interface DoneOptions {
  */
 export interface ResponseSink {
   readonly messageID: number;
+  /** True once the operation was abandoned or its connection closed: long loops check it. */
+  readonly aborted: boolean;
+  /**
+   * Aborts with the operation (Abandon, Unbind, close), for APIs that take an AbortSignal. Created on first read:
+   * most operations never need one.
+   */
+  readonly signal: AbortSignal;
   /** True once the final response (any LDAPResult-carrying op) was written. */
   readonly finished: boolean;
   /** Encodes `op` with this operation's messageID. Throws after the final response. */
@@ -82,9 +89,10 @@ export interface LdapHandler {
    * Called once per operation except StartTLS, Abandon and Unbind (the listener handles those). Write responses
    * through `out` and resolve when done. A rejection with LdapResultError becomes that result code on the
    * response (its message the diagnosticMessage the client sees); any other rejection becomes operationsError (1) and is logged; the connection stays open. Resolving
-   * without a final response also yields operationsError. `signal` aborts on Abandon, Unbind and close.
+   * without a final response also yields operationsError. `out.aborted` / `out.signal` tell of Abandon, Unbind
+   * and close.
    */
-  handle(op: LdapMessage, conn: LdapConnectionView, out: ResponseSink, signal: AbortSignal): Promise<void>;
+  handle(op: LdapMessage, conn: LdapConnectionView, out: ResponseSink): Promise<void>;
   /** Called once when the connection is gone (after every operation was aborted). */
   onClose?(conn: LdapConnectionView): void;
 }

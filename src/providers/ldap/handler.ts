@@ -43,7 +43,7 @@ export class LdapRequestHandler implements LdapHandler {
   }
 
   /** Not async: operations answered without waiting (a cached bind) return the shared settled promise. */
-  handle(msg: LdapMessage, conn: LdapConnectionView, out: ResponseSink, signal: AbortSignal): Promise<void> {
+  handle(msg: LdapMessage, conn: LdapConnectionView, out: ResponseSink): Promise<void> {
     const op = msg.op;
     // RFC 4511 4.1.11: a critical control we do not implement fails the operation.
     const unknownCritical = msg.controls.find((c) => c.criticality && !(op.kind === 'SearchRequest' && c.type === Oid.pagedResults));
@@ -55,7 +55,7 @@ export class LdapRequestHandler implements LdapHandler {
       case 'BindRequest':
         return this.#bind(op, conn, out);
       case 'SearchRequest':
-        return this.#observe('search', () => searchOperation(op, msg.controls, conn, out, signal, this.#searchDeps(conn)));
+        return this.#observe('search', () => searchOperation(op, msg.controls, conn, out, this.#searchDeps(conn)));
       case 'CompareRequest':
         return this.#observe('compare', () => compareOperation(op, conn, out, this.#searchDeps(conn)));
       case 'ExtendedRequest':

@@ -75,7 +75,7 @@ function requestKey(op: OpOf<'SearchRequest'>): string {
  * (a fixed large buffer per one-entry answer cost more than the answer), honouring backpressure; false when
  * aborted.
  */
-async function sendEntries(out: ResponseSink, result: SearchResult, from: number, to: number, signal: AbortSignal): Promise<boolean> {
+async function sendEntries(out: ResponseSink, result: SearchResult, from: number, to: number): Promise<boolean> {
   const chunk: Buffer[] = [];
   let i = from;
   while (i < to) {
@@ -90,9 +90,9 @@ async function sendEntries(out: ResponseSink, result: SearchResult, from: number
     for (const op of chunk) batch.append(out.messageID, op);
     const wait = out.sendRaw(batch.take());
     if (wait !== undefined) await wait;
-    if (signal.aborted) return false;
+    if (out.aborted) return false;
   }
-  return !signal.aborted;
+  return !out.aborted;
 }
 
 /** Returns the `app` label for metrics. */
@@ -101,7 +101,6 @@ export async function searchOperation(
   controls: readonly Control[],
   conn: LdapConnectionView,
   out: ResponseSink,
-  signal: AbortSignal,
   deps: SearchDeps,
 ): Promise<string> {
   const started = performance.now();
@@ -146,7 +145,7 @@ export async function searchOperation(
       out.done(ResultCode.unwillingToPerform, { diagnosticMessage: 'paged results cookie is invalid' });
       return '';
     }
-    return finishPaged(op, out, signal, deps, stored, paging.size, (code, n) => log(undefined, code, n));
+    return finishPaged(op, out, deps, stored, paging.size, (code, n) => log(undefined, code, n));
   }
 
   const query: SearchQuery = op;
@@ -170,7 +169,7 @@ export async function searchOperation(
     const bound = state === undefined ? undefined : deps.providers.find((p) => p.config.pk === state.providerPk);
     const contexts = bound !== undefined ? [bound.namingContext] : deps.providers.map((p) => p.namingContext);
     const result = searchEntries([rootDseEntry({ namingContexts: contexts, vendorVersion: deps.vendorVersion })], query, { rootDse: true });
-    await sendEntries(out, result, 0, result.count, signal);
+    await sendEntries(out, result, 0, result.count);
     out.done(ResultCode.success);
     log(bound, 0, result.count);
     return bound?.app ?? '';
@@ -192,7 +191,7 @@ export async function searchOperation(
 
   if (baseRdns.length === 1 && baseRdns[0] === SUBSCHEMA_DN) {
     const result = searchEntries([subschemaEntry], query);
-    await sendEntries(out, result, 0, result.count, signal);
+    await sendEntries(out, result, 0, result.count);
     out.done(result.resultCode, { diagnosticMessage: result.diagnosticMessage });
     log(provider, result.resultCode, result.count);
     return provider.app;
@@ -228,9 +227,9 @@ export async function searchOperation(
   }
 
   if (paging !== undefined) {
-    return finishPaged(op, out, signal, deps, { key: requestKey(op), result, next: 0 }, paging.size, (code, n) => log(provider, code, n), provider.app);
+    return finishPaged(op, out, deps, { key: requestKey(op), result, next: 0 }, paging.size, (code, n) => log(provider, code, n), provider.app);
   }
-  const sent = await sendEntries(out, result, 0, result.count, signal);
+  const sent = await sendEntries(out, result, 0, result.count);
   if (!sent) return provider.app;
   out.done(result.resultCode, { matchedDN: result.matchedDn, diagnosticMessage: result.diagnosticMessage });
   log(provider, result.resultCode, result.count);
@@ -240,7 +239,6 @@ export async function searchOperation(
 async function finishPaged(
   op: OpOf<'SearchRequest'>,
   out: ResponseSink,
-  signal: AbortSignal,
   deps: SearchDeps,
   state: PagedState,
   size: number,
@@ -250,7 +248,7 @@ async function finishPaged(
   void op;
   // size 0 abandons the paged search (RFC 2696 3).
   const end = size === 0 ? state.next : Math.min(state.result.count, state.next + size);
-  const sent = await sendEntries(out, state.result, state.next, end, signal);
+  const sent = await sendEntries(out, state.result, state.next, end);
   if (!sent) return app;
   let cookie: Buffer = Buffer.alloc(0);
   if (size !== 0 && end < state.result.count) cookie = deps.paged.put({ ...state, next: end });

@@ -191,7 +191,8 @@ describe('operations', () => {
   test('Abandon aborts the operation and nothing is sent for it', async () => {
     let aborted: unknown;
     const handler: LdapHandler = {
-      async handle(msg, _conn, out, signal) {
+      async handle(msg, _conn, out) {
+        const signal = out.signal;
         if (msg.op.kind === 'SearchRequest' && msg.op.baseObject === 'dc=forever') {
           await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
           aborted = signal.reason;
@@ -227,13 +228,14 @@ describe('operations', () => {
       gate: () => undefined,
     });
     const wrapped: LdapHandler = {
-      async handle(msg, conn, out, signal) {
+      async handle(msg, conn, out) {
+        const signal = out.signal;
         if (msg.op.kind === 'SearchRequest') {
           running.resolve(signal);
           await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
           return;
         }
-        return handler.handle(msg, conn, out, signal);
+        return handler.handle(msg, conn, out);
       },
       onClose: handler.onClose,
     };
@@ -323,7 +325,8 @@ describe('backpressure', () => {
     let waits = 0;
     let pair!: ReturnType<typeof duplexPair>;
     const handler: LdapHandler = {
-      async handle(msg, _conn, out, signal) {
+      async handle(msg, _conn, out) {
+        const signal = out.signal;
         for (let i = 0; i < count && !signal.aborted; i++) {
           const wait = out.sendRaw(frameOp(msg.messageID, entry));
           maxQueued = Math.max(maxQueued, pair.server.writableLength);
@@ -392,7 +395,8 @@ describe('timeouts', () => {
   test('close() from the handler side (SESSION_END) aborts and closes', async () => {
     const running = deferred<AbortSignal>();
     const handler: LdapHandler = {
-      async handle(_msg, _conn, _out, signal) {
+      async handle(_msg, _conn, out) {
+        const signal = out.signal;
         running.resolve(signal);
         await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       },

@@ -75,8 +75,8 @@ export function fakeHandler(options: { gate?: (msg: LdapMessage) => Promise<void
   return {
     calls,
     closed,
-    async handle(msg, conn, out, signal) {
-      calls.push({ msg, conn, out, signal });
+    async handle(msg, conn, out) {
+      calls.push({ msg, conn, out, signal: out.signal });
       const gate = options.gate?.(msg);
       if (gate !== undefined) await gate;
       const op = msg.op;
