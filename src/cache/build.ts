@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { CoreApi } from '../core-api/port.js';
-import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
+import type { DirectoryGroup, DirectoryUser, GroupRef, LdapProviderConfig } from '../core-api/model.js';
 import {
   baseEntryAttributes,
   containerAttributes,
@@ -19,7 +19,7 @@ import {
 import type { ValueSlot } from '../providers/ldap/search/compile.js';
 import { RangeSet } from '../providers/ldap/search/id-set.js';
 import { builtDnKey, equalityKey } from '../providers/ldap/search/matching.js';
-import { AttributeTable, Shape } from './attribute-table.js';
+import { AttributeTable, Shape, type AttributeDef } from './attribute-table.js';
 import { EntryEncoder } from './encode.js';
 import {
   DirectorySnapshot,
@@ -54,23 +54,70 @@ export interface BuildOptions {
   preEncodeBytes?: number;
   /** Abandons the build (rejects with the signal's reason) between pages and steps. */
   signal?: AbortSignal;
+  /**
+   * The snapshot this build replaces: unchanged DNs and values reuse its strings, so the two snapshots alive
+   * during a refresh share most of their memory (and the new copies die young).
+   */
+  previous?: DirectorySnapshot;
+  /** Idle milliseconds after each finishing slice (default: REFRESH_PAUSE_MS with `previous`, else 0). */
+  pauseMs?: number;
 }
 
 const SLAB_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_PRE_ENCODE_BYTES = 64 * 1024 * 1024;
-const YIELD_EVERY = 4096;
+/** Longest stretch the finishing steps run before letting the listeners in (a search waits at most this). */
+const SLICE_MS = 4;
+/**
+ * Idle time after each slice of a refresh (a snapshot is live): on a 2-CPU host the build's main thread plus
+ * V8's concurrent GC threads otherwise leave clients and the kernel too little CPU, and searches queue up.
+ */
+export const REFRESH_PAUSE_MS = 4;
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** A layout that hands out one string per DN, so memberships share the entry's own DN string. */
+/** Time-budgeted cooperative slicing: `if (slicer.due()) await slicer.pause()` inside long loops. */
+class Slicer {
+  private started = performance.now();
+  private count = 0;
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly pauseMs: number,
+  ) {}
+
+  /** Cheap: looks at the clock every 256 calls. */
+  due(): boolean {
+    if ((++this.count & 255) !== 0) return false;
+    return performance.now() - this.started >= SLICE_MS;
+  }
+
+  async pause(): Promise<void> {
+    await (this.pauseMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, this.pauseMs)) : tick());
+    this.signal?.throwIfAborted();
+    this.started = performance.now();
+  }
+}
+
+/**
+ * A layout that hands out one string per DN, so memberships share the entry's own DN string (and the previous
+ * snapshot's, when it has the entry).
+ */
 class InterningLayout extends DirectoryLayout {
   private readonly users = new Map<string, string>();
   private readonly groups = new Map<string, string>();
+
+  constructor(
+    baseDn: string,
+    private readonly previous: PreviousEntries | undefined,
+  ) {
+    super(baseDn);
+  }
 
   override userDn(username: string): string {
     let dn = this.users.get(username);
     if (dn === undefined) {
       dn = super.userDn(username);
+      dn = this.previous?.dn(dn) ?? dn;
       this.users.set(username, dn);
     }
     return dn;
@@ -80,9 +127,57 @@ class InterningLayout extends DirectoryLayout {
     let dn = this.groups.get(name);
     if (dn === undefined) {
       dn = super.groupDn(name);
+      dn = this.previous?.dn(dn) ?? dn;
       this.groups.set(name, dn);
     }
     return dn;
+  }
+
+  override virtualGroupDn(username: string): string {
+    const dn = super.virtualGroupDn(username);
+    return this.previous?.dn(dn) ?? dn;
+  }
+}
+
+/** The replaced snapshot's entries, to reuse equal strings and value arrays from. */
+class PreviousEntries {
+  private readonly parts: Readonly<SnapshotParts>;
+  /** Attribute id of the new table -> id in the previous table (-1: absent there), filled lazily. */
+  private readonly idMap: number[] = [];
+
+  constructor(previous: DirectorySnapshot) {
+    this.parts = previous.storedParts;
+  }
+
+  /** The previous snapshot's id of an entry DN (same normalized DN; its values are compared before reuse). */
+  idOf(dn: string): number | undefined {
+    return this.parts.dnIndex.get(dn) ?? this.parts.dnIndex.get(builtDnKey(dn));
+  }
+
+  /** The previous snapshot's string of exactly this DN, if it has one. */
+  dn(dn: string): string | undefined {
+    const id = this.idOf(dn);
+    const old = id === undefined ? undefined : this.parts.dns[id];
+    return old === dn ? old : undefined;
+  }
+
+  /** The previous entry's slot of the same attribute when equal to `slot`, else `slot`. */
+  share(previousId: number, newAttributeId: number, table: AttributeTable, slot: ValueSlot): ValueSlot {
+    const p = this.parts;
+    let oldId = this.idMap[newAttributeId];
+    if (oldId === undefined) {
+      oldId = p.table.resolve(table.byId(newAttributeId).name)?.id ?? -1;
+      this.idMap[newAttributeId] = oldId;
+    }
+    if (oldId < 0) return slot;
+    const position = p.shapes[p.shapeOf[previousId]!]!.positionOf(oldId);
+    if (position < 0) return slot;
+    const old = p.slots[p.slotStart[previousId]! + position]!;
+    if (old === slot) return slot;
+    if (typeof slot === 'string') return old === slot ? old : slot;
+    if (typeof old === 'string' || old.length !== slot.length) return slot;
+    for (let i = 0; i < slot.length; i++) if (old[i] !== slot[i]) return slot;
+    return old;
   }
 }
 
@@ -110,8 +205,17 @@ export class SnapshotBuilder {
   private readonly groups = new EntryList();
   private readonly virtualGroups = new EntryList();
   private readonly userPks: number[] = [];
-  private readonly userPkSet = new Set<number>();
+  private readonly userIndexByPk = new Map<number, number>();
   private readonly groupIndexByPk = new Map<string, number>();
+  private readonly groupRefs: GroupRef[] = [];
+  /**
+   * Group members known by pk only (the core sent `users` without users_obj): the slot of the group's member
+   * values, how many leading values are users, and their pks (flat). Resolved to user DNs in finish().
+   */
+  private readonly pendingMemberSlots: number[] = [];
+  private readonly pendingMemberCounts: number[] = [];
+  private readonly pendingMemberPks: number[] = [];
+  private readonly unresolvedDn: string;
   private readonly groupParentPks: string[][] = [];
   private readonly groupChildPks: string[][] = [];
   private readonly userGroupOffsets: number[] = [0];
@@ -119,13 +223,17 @@ export class SnapshotBuilder {
   private readonly ids: number[] = [];
   private usersStarted = false;
 
-  constructor(provider: SnapshotProvider) {
-    this.layout = new InterningLayout(provider.baseDn);
+  private readonly previous: PreviousEntries | undefined;
+
+  constructor(provider: SnapshotProvider, previous?: DirectorySnapshot) {
+    this.previous = previous === undefined ? undefined : new PreviousEntries(previous);
+    this.layout = new InterningLayout(provider.baseDn, this.previous);
     this.numbering = { uidStartNumber: provider.uidStartNumber, gidStartNumber: provider.gidStartNumber };
     this.add(this.fixed, this.layout.baseDn, baseEntryAttributes(this.layout));
     this.add(this.fixed, this.layout.usersDn, containerAttributes('users'));
     this.add(this.fixed, this.layout.groupsDn, containerAttributes('groups'));
     this.add(this.fixed, this.layout.virtualGroupsDn, containerAttributes('virtual-groups'));
+    this.unresolvedDn = this.layout.userDn('');
   }
 
   get userCount(): number {
@@ -145,9 +253,12 @@ export class SnapshotBuilder {
     return id;
   }
 
-  private add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): void {
+  /** Adds an entry; this.ids then holds its attribute ids in slot order. Returns the index of its first slot. */
+  private add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): number {
+    const base = list.slots.length;
     const ids = this.ids;
     ids.length = 0;
+    const previousId = this.previous?.idOf(dn);
     let node = this.shapeTrie;
     for (const attribute of attributes) {
       const id = this.attributeId(attribute.type);
@@ -155,7 +266,8 @@ export class SnapshotBuilder {
       if (ids.includes(id)) continue;
       ids.push(id);
       const values = attribute.values;
-      list.slots.push(values.length === 1 ? values[0]! : values);
+      const slot = values.length === 1 ? values[0]! : values;
+      list.slots.push(previousId === undefined ? slot : this.previous!.share(previousId, id, this.table, slot));
       let next = node.next.get(id);
       if (next === undefined) {
         next = { next: new Map(), shape: -1 };
@@ -169,17 +281,28 @@ export class SnapshotBuilder {
     }
     list.dns.push(dn);
     list.shapes.push(node.shape);
+    return base;
   }
 
   /** Adds groups; all groups must come before the first user. Duplicate pks are ignored. */
   addGroups(groups: readonly DirectoryGroup[]): void {
     if (this.usersStarted) throw new Error('SnapshotBuilder: groups must be added before users');
+    const memberId = this.attributeId('member');
     for (const group of groups) {
       if (this.groupIndexByPk.has(group.pk)) continue;
       this.groupIndexByPk.set(group.pk, this.groups.dns.length);
+      this.groupRefs.push({ pk: group.pk, name: group.name });
       this.groupParentPks.push(group.parents.map((g) => g.pk));
       this.groupChildPks.push(group.children.map((g) => g.pk));
-      this.add(this.groups, this.layout.groupDn(group.name), groupAttributes(group, this.layout, this.numbering));
+      // Members known by pk only get a placeholder DN (userDn('')) here, replaced once the users are known.
+      const base = this.add(this.groups, this.layout.groupDn(group.name), groupAttributes(group, this.layout, this.numbering));
+      if (group.users.some((u) => u.username === '')) {
+        const position = this.ids.indexOf(memberId);
+        if (position < 0) continue;
+        this.pendingMemberSlots.push(base + position);
+        this.pendingMemberCounts.push(group.users.length);
+        for (const u of group.users) this.pendingMemberPks.push(u.pk);
+      }
     }
   }
 
@@ -187,10 +310,10 @@ export class SnapshotBuilder {
   addUsers(users: readonly DirectoryUser[]): void {
     this.usersStarted = true;
     for (const user of users) {
-      if (this.userPkSet.has(user.pk)) continue;
-      this.userPkSet.add(user.pk);
+      if (this.userIndexByPk.has(user.pk)) continue;
+      this.userIndexByPk.set(user.pk, this.userPks.length);
       this.userPks.push(user.pk);
-      const entries = userEntries(user, this.layout, this.numbering);
+      const entries = userEntries(this.withGroupNames(user), this.layout, this.numbering);
       this.add(this.users, this.layout.userDn(user.username), entries.user);
       this.add(this.virtualGroups, this.layout.virtualGroupDn(user.username), entries.virtualGroup);
       for (const ref of user.groups) {
@@ -201,29 +324,86 @@ export class SnapshotBuilder {
     }
   }
 
+  /** The user with groups known by pk only named from the group listing (unknown ones dropped). */
+  private withGroupNames(user: DirectoryUser): DirectoryUser {
+    if (!user.groups.some((g) => g.name === '')) return user;
+    const groups: GroupRef[] = [];
+    for (const ref of user.groups) {
+      if (ref.name !== '') groups.push(ref);
+      else {
+        const index = this.groupIndexByPk.get(ref.pk);
+        if (index !== undefined) groups.push(this.groupRefs[index]!);
+      }
+    }
+    return { ...user, groups };
+  }
+
+  /** Replaces the placeholder DNs of members known by pk with the users' DNs (members not listed are dropped). */
+  private async resolvePendingMembers(slicer: Slicer): Promise<void> {
+    const slots = this.groups.slots;
+    const userDns = this.users.dns;
+    let k = 0;
+    for (let i = 0; i < this.pendingMemberSlots.length; i++) {
+      const slotIndex = this.pendingMemberSlots[i]!;
+      const count = this.pendingMemberCounts[i]!;
+      const current = slots[slotIndex]!;
+      const values = typeof current === 'string' ? [current] : current;
+      const resolved: string[] = [];
+      for (let v = 0; v < values.length; v++) {
+        const value = values[v]!;
+        if (v < count && value === this.unresolvedDn) {
+          const index = this.userIndexByPk.get(this.pendingMemberPks[k + v]!);
+          if (index !== undefined) resolved.push(userDns[index]!);
+        } else {
+          resolved.push(value);
+        }
+      }
+      k += count;
+      slots[slotIndex] = resolved.length === 1 ? resolved[0]! : resolved;
+      if (slicer.due()) await slicer.pause();
+    }
+    this.pendingMemberSlots.length = 0;
+    this.pendingMemberCounts.length = 0;
+    this.pendingMemberPks.length = 0;
+  }
+
   /** Builds the snapshot: graph, indexes and (unless disabled) pre-encoded entries. */
-  async finish(options: Pick<BuildOptions, 'preEncode' | 'preEncodeBytes' | 'signal'> = {}): Promise<DirectorySnapshot> {
+  async finish(options: Pick<BuildOptions, 'preEncode' | 'preEncodeBytes' | 'signal' | 'pauseMs'> = {}): Promise<DirectorySnapshot> {
     const signal = options.signal;
+    const slicer = new Slicer(signal, Math.max(0, options.pauseMs ?? 0));
+    await this.resolvePendingMembers(slicer);
     const userCount = this.users.dns.length;
     const groupCount = this.groups.dns.length;
     const lists = [this.fixed, this.users, this.groups, this.virtualGroups];
-    const dns = lists.flatMap((l) => l.dns);
-    const shapeOf = Uint32Array.from(lists.flatMap((l) => l.shapes));
+    const total = lists.reduce((n, l) => n + l.dns.length, 0);
+    const dns = new Array<string>(total);
+    const shapeOf = new Uint32Array(total);
     // Exactly sized (arrays grown by push keep up to half again as much spare room).
     const slots = new Array<ValueSlot>(lists.reduce((n, l) => n + l.slots.length, 0));
+    let filledEntries = 0;
     let filled = 0;
     for (const list of lists) {
-      for (const slot of list.slots) slots[filled++] = slot;
+      for (let i = 0; i < list.dns.length; i++) {
+        dns[filledEntries] = list.dns[i]!;
+        shapeOf[filledEntries++] = list.shapes[i]!;
+        if (slicer.due()) await slicer.pause();
+      }
+      for (let i = 0; i < list.slots.length; i++) {
+        slots[filled++] = list.slots[i]!;
+        if (slicer.due()) await slicer.pause();
+      }
       list.slots.length = 0;
+      list.dns.length = 0;
+      list.shapes.length = 0;
     }
-    const total = dns.length;
     const slotStart = new Uint32Array(total + 1);
     for (let id = 0; id < total; id++) slotStart[id + 1] = slotStart[id]! + this.shapes[shapeOf[id]!]!.attrs.length;
 
-    const { ndns, dnIndex } = dnIndexOf(dns);
-    const graph = membershipGraph(this.userGroupOffsets, this.userGroupData, userCount, groupCount, this.groupIndexByPk, this.groupParentPks, this.groupChildPks);
-    await tick();
-    signal?.throwIfAborted();
+    const { ndns, dnIndex } = await dnIndexOf(dns, slicer);
+    const graph = await membershipGraph(this.userGroupOffsets, this.userGroupData, userCount, groupCount, this.groupIndexByPk, this.groupParentPks, this.groupChildPks, slicer);
+    this.userGroupData.length = 0;
+    this.userGroupOffsets.length = 0;
+    await slicer.pause();
 
     const parts: SnapshotParts = {
       layout: new DirectoryLayout(this.layout.baseDn),
@@ -237,27 +417,29 @@ export class SnapshotBuilder {
       slots,
       slotStart,
       dnIndex,
-      indexes: await buildIndexes(this.table, this.shapes, shapeOf, slots, slotStart, userCount, groupCount, signal),
+      indexes: await buildIndexes(this.table, this.shapes, shapeOf, slots, slotStart, userCount, groupCount, slicer),
       userPks: Int32Array.from(this.userPks),
+      userIndexByPk: this.userIndexByPk,
       ...graph,
       encoded: null,
       builtAt: Date.now(),
     };
     const budget = options.preEncode === false ? 0 : options.preEncodeBytes ?? DEFAULT_PRE_ENCODE_BYTES;
-    if (budget > 0) parts.encoded = await encodeAll(parts, budget, signal);
+    if (budget > 0) parts.encoded = await encodeAll(parts, budget, slicer);
     return new DirectorySnapshot(parts);
   }
 }
 
-function dnIndexOf(dns: readonly string[]): { ndns: string[]; dnIndex: Map<string, number> } {
-  const ndns: string[] = [];
+async function dnIndexOf(dns: readonly string[], slicer: Slicer): Promise<{ ndns: string[]; dnIndex: Map<string, number> }> {
+  const ndns = new Array<string>(dns.length);
   const dnIndex = new Map<string, number>();
   for (let id = 0; id < dns.length; id++) {
     const dn = dns[id]!;
     const key = builtDnKey(dn);
     const ndn = key === dn ? dn : key;
-    ndns.push(ndn);
+    ndns[id] = ndn;
     if (!dnIndex.has(ndn)) dnIndex.set(ndn, id);
+    if (slicer.due()) await slicer.pause();
   }
   return { ndns, dnIndex };
 }
@@ -265,7 +447,7 @@ function dnIndexOf(dns: readonly string[]): { ndns: string[]; dnIndex: Map<strin
 type Graph = Pick<SnapshotParts, 'userGroupOffsets' | 'userGroupData' | 'groupUserOffsets' | 'groupUserData' | 'groupParents' | 'groupChildren'>;
 
 /** User -> direct groups (CSR), its reverse, and the group hierarchy (parents and children, both ways merged). */
-function membershipGraph(
+async function membershipGraph(
   offsets: readonly number[],
   data: readonly number[],
   userCount: number,
@@ -273,7 +455,8 @@ function membershipGraph(
   groupIndexByPk: ReadonlyMap<string, number>,
   parentPks: readonly string[][],
   childPks: readonly string[][],
-): Graph {
+  slicer: Slicer,
+): Promise<Graph> {
   const userGroupOffsets = Uint32Array.from(offsets);
   const userGroupData = Uint32Array.from(data);
   const groupUserOffsets = new Uint32Array(groupCount + 1);
@@ -283,6 +466,7 @@ function membershipGraph(
   const fill = groupUserOffsets.slice(0, groupCount);
   for (let u = 0; u < userCount; u++) {
     for (let i = userGroupOffsets[u]!; i < userGroupOffsets[u + 1]!; i++) groupUserData[fill[userGroupData[i]!]!++] = u;
+    if (slicer.due()) await slicer.pause();
   }
   const parents: Set<number>[] = Array.from({ length: groupCount }, () => new Set<number>());
   for (let g = 0; g < groupCount; g++) {
@@ -294,6 +478,7 @@ function membershipGraph(
       const c = groupIndexByPk.get(pk);
       if (c !== undefined) parents[c]!.add(g);
     }
+    if (slicer.due()) await slicer.pause();
   }
   const groupParents = parents.map((set) => [...set].sort((a, b) => a - b));
   const groupChildren: number[][] = Array.from({ length: groupCount }, () => []);
@@ -316,60 +501,129 @@ async function buildIndexes(
   slotStart: Uint32Array,
   userCount: number,
   groupCount: number,
-  signal: AbortSignal | undefined,
+  slicer: Slicer,
 ): Promise<Map<number, Map<string, Posting>>> {
   const indexes = new Map<number, Map<string, Posting>>();
-  const indexedSlots = shapes.map((shape) => {
-    const out: number[] = [];
+  const states = new Map<number, IndexState>();
+  const stateOf = (def: AttributeDef): IndexState => {
+    let state = states.get(def.id);
+    if (state === undefined) {
+      const index = new Map<string, Posting>();
+      state = {
+        def,
+        index,
+        valueKey: def.valueKey ?? ((v: string) => equalityKey(def.match, v)),
+        isMember: def.key === 'member',
+        sharedWithVirtualGroup: SHARED_WITH_VIRTUAL_GROUP.has(def.key),
+        lastSlot: undefined,
+        lastKeys: [],
+        sharedPostings: undefined,
+        registered: false,
+      };
+      states.set(def.id, state);
+    }
+    return state;
+  };
+  // Per shape: the positions of its indexed attributes and their index states.
+  const plans = shapes.map((shape) => {
+    const positions: number[] = [];
+    const planStates: IndexState[] = [];
     shape.attrs.forEach((id, position) => {
-      if (table.byId(id).indexed) out.push(position);
+      const def = table.byId(id);
+      if (!def.indexed) return;
+      positions.push(position);
+      planStates.push(stateOf(def));
     });
-    return out;
+    return { positions, states: planStates };
   });
   const virtualGroupStart = FIRST_OBJECT_ID + userCount + groupCount;
   const total = shapeOf.length;
   for (let id = 0; id < total; id++) {
-    if ((id & (YIELD_EVERY - 1)) === 0) {
-      await tick();
-      signal?.throwIfAborted();
-    }
-    const shape = shapes[shapeOf[id]!]!;
+    if (slicer.due()) await slicer.pause();
+    const plan = plans[shapeOf[id]!]!;
     const start = slotStart[id]!;
     const isVirtualGroup = id >= virtualGroupStart;
-    for (const position of indexedSlots[shapeOf[id]!]!) {
-      const def = table.byId(shape.attrs[position]!);
-      const slot = slots[start + position]!;
+    for (let k = 0; k < plan.positions.length; k++) {
+      const state = plan.states[k]!;
+      const slot = slots[start + plan.positions[k]!]!;
       if (isVirtualGroup) {
         // Served through the user's postings (see DirectorySnapshot.equalityIndex) unless they differ.
-        if (def.key === 'member') continue;
-        if (SHARED_WITH_VIRTUAL_GROUP.has(def.key)) {
+        if (state.isMember) continue;
+        if (state.sharedWithVirtualGroup) {
           const userId = FIRST_OBJECT_ID + (id - virtualGroupStart);
-          const userShape = shapes[shapeOf[userId]!]!;
-          const userPosition = userShape.positionOf(def.id);
+          const userPosition = shapes[shapeOf[userId]!]!.positionOf(state.def.id);
           if (userPosition >= 0 && sameSlot(slots[slotStart[userId]! + userPosition], slot)) continue;
         }
       }
-      let index = indexes.get(def.id);
-      if (index === undefined) {
-        index = new Map();
-        indexes.set(def.id, index);
+      const index = state.index;
+      // Registered at its first indexed value, so an attribute only virtual groups carry stays unindexed.
+      if (!state.registered) {
+        state.registered = true;
+        indexes.set(state.def.id, index);
       }
-      const valueKey = def.valueKey ?? ((v: string) => equalityKey(def.match, v));
-      if (typeof slot === 'string') addPosting(index, valueKey(slot), id);
-      else for (const value of slot) addPosting(index, valueKey(value), id);
+      if (typeof slot === 'string') addPosting(index, state.valueKey(slot), id);
+      else if (state.lastSlot !== slot) {
+        // Entries of a kind share arrays such as the objectClass defaults: their keys are computed once.
+        state.lastSlot = slot;
+        state.lastKeys = slot.map(state.valueKey);
+        state.sharedPostings = undefined;
+        for (const key of state.lastKeys) addPosting(index, key, id);
+      } else if (state.sharedPostings === undefined) {
+        // Seen twice in a row: keep its posting arrays to push to directly.
+        const postings: number[][] = [];
+        for (const key of state.lastKeys) {
+          if (key === null) continue;
+          addPosting(index, key, id);
+          let posting = index.get(key)!;
+          if (typeof posting === 'number') {
+            posting = [posting];
+            index.set(key, posting);
+          }
+          if (Array.isArray(posting) && !postings.includes(posting)) postings.push(posting);
+        }
+        state.sharedPostings = postings;
+      } else {
+        for (const posting of state.sharedPostings) if (posting[posting.length - 1] !== id) posting.push(id);
+      }
     }
   }
   for (const index of indexes.values()) {
     for (const [key, posting] of index) {
+      if (slicer.due()) await slicer.pause();
       if (!Array.isArray(posting)) continue;
-      if (posting.length >= 16 && posting[posting.length - 1]! - posting[0]! === posting.length - 1) {
-        index.set(key, RangeSet.of(posting[0]!, posting[posting.length - 1]! + 1));
-      } else {
-        index.set(key, posting.slice()); // drops the spare capacity of push
-      }
+      const runs = posting.length >= 16 ? runsOf(posting, MAX_POSTING_RUNS) : null;
+      // Long runs (users, virtual groups of one objectClass) as ranges; the rest exactly sized.
+      index.set(key, runs !== null ? new RangeSet(runs) : posting.slice());
     }
   }
   return indexes;
+}
+
+/** Index-building state of one indexed attribute. */
+interface IndexState {
+  readonly def: AttributeDef;
+  readonly index: Map<string, Posting>;
+  readonly valueKey: (value: string) => string | null;
+  readonly isMember: boolean;
+  readonly sharedWithVirtualGroup: boolean;
+  lastSlot: readonly string[] | undefined;
+  lastKeys: (string | null)[];
+  sharedPostings: number[][] | undefined;
+  registered: boolean;
+}
+
+const MAX_POSTING_RUNS = 4;
+
+/** [start, end) bounds of ascending ids when they form at most `max` runs covering 16+ ids each on average. */
+function runsOf(ids: readonly number[], max: number): number[] | null {
+  const bounds = [ids[0]!];
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i] === ids[i - 1]! + 1) continue;
+    if (bounds.length >= max * 2 - 1) return null;
+    bounds.push(ids[i - 1]! + 1, ids[i]!);
+  }
+  bounds.push(ids[ids.length - 1]! + 1);
+  return ids.length >= 16 * (bounds.length / 2) ? bounds : null;
 }
 
 function addPosting(index: Map<string, Posting>, key: string | null, id: number): void {
@@ -385,7 +639,7 @@ function addPosting(index: Map<string, Posting>, key: string | null, id: number)
  * Encodes entries in id order (base, containers, users, groups, virtual groups) into slabs until the byte
  * budget is spent; the rest are encoded when asked for.
  */
-async function encodeAll(parts: SnapshotParts, budget: number, signal: AbortSignal | undefined): Promise<EncodedStore> {
+async function encodeAll(parts: SnapshotParts, budget: number, slicer: Slicer): Promise<EncodedStore> {
   const total = parts.dns.length;
   const encoder = new EntryEncoder(parts);
   const slabs: Buffer[] = [];
@@ -397,10 +651,7 @@ async function encodeAll(parts: SnapshotParts, budget: number, signal: AbortSign
   let spent = 0;
   let count = 0;
   for (let id = 0; id < total; id++) {
-    if ((id & (YIELD_EVERY - 1)) === 0 && id > 0) {
-      await tick();
-      signal?.throwIfAborted();
-    }
+    if (slicer.due()) await slicer.pause();
     const length = encoder.measure(id);
     if (spent + length > budget) break;
     if (pos + length > slab.length) {
@@ -434,15 +685,17 @@ export async function buildSnapshot(
   const { signal, onProgress } = options;
   const every = Math.max(1, options.progressEvery ?? 10_000);
   signal?.throwIfAborted();
-  const builder = new SnapshotBuilder(provider);
-  const query = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
-  await core.forEachGroupPage(query, (groups) => {
+  const builder = new SnapshotBuilder(provider, options.previous);
+  const pageSize = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
+  // Memberships as pks on both sides: the builder names them from the two listings, and the pages shrink to
+  // about a third (users_obj repeats a whole user object per membership).
+  await core.forEachGroupPage({ ...pageSize, includeUsers: false }, (groups) => {
     signal?.throwIfAborted();
     builder.addGroups(groups);
   });
   onProgress?.({ phase: 'groups', users: 0, groups: builder.groupCount });
   let nextReport = every;
-  await core.forEachUserPage(query, (users) => {
+  await core.forEachUserPage({ ...pageSize, includeGroups: false }, (users) => {
     signal?.throwIfAborted();
     builder.addUsers(users);
     if (builder.userCount >= nextReport) {
@@ -451,7 +704,7 @@ export async function buildSnapshot(
     }
   });
   onProgress?.({ phase: 'finishing', users: builder.userCount, groups: builder.groupCount });
-  const snapshot = await builder.finish(options);
+  const snapshot = await builder.finish({ ...options, pauseMs: options.pauseMs ?? (options.previous === undefined ? 0 : REFRESH_PAUSE_MS) });
   onProgress?.({ phase: 'done', users: snapshot.userCount, groups: snapshot.groupCount });
   return snapshot;
 }

@@ -67,6 +67,8 @@ export interface SnapshotParts {
   /** Attribute id -> equality key -> posting. */
   indexes: Map<number, Map<string, Posting>>;
   userPks: Int32Array;
+  /** User pk -> user index (entry id minus FIRST_OBJECT_ID); built from userPks when absent. */
+  userIndexByPk?: Map<number, number>;
   /** Direct groups of each user (group indexes), CSR. */
   userGroupOffsets: Uint32Array;
   userGroupData: Uint32Array;
@@ -111,7 +113,7 @@ export class DirectorySnapshot implements SearchView {
   // Bounded by entry count and by total ids held, so a few huge groups cannot pin much memory.
   private readonly inChainMemo = new LRUCache<string, IdSet>({ max: IN_CHAIN_MEMO_SIZE, maxSize: IN_CHAIN_MEMO_IDS, sizeCalculation: (set) => set.size + 1 });
   private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: RESTRICTED_VIEW_MEMO_SIZE });
-  private readonly userIdByPk = new Map<number, number>();
+  private readonly userIndexByPk: Map<number, number>;
   private readonly baseKeys = new Map<string, string | null>();
   private readonly encoder: EntryEncoder;
 
@@ -124,8 +126,18 @@ export class DirectorySnapshot implements SearchView {
     this.groupStart = FIRST_OBJECT_ID + parts.userCount;
     this.virtualGroupStart = this.groupStart + parts.groupCount;
     this.entryCount = this.virtualGroupStart + parts.userCount;
-    for (let i = 0; i < parts.userCount; i++) this.userIdByPk.set(parts.userPks[i]!, FIRST_OBJECT_ID + i);
+    let byPk = parts.userIndexByPk;
+    if (byPk === undefined) {
+      byPk = new Map();
+      for (let i = 0; i < parts.userCount; i++) if (!byPk.has(parts.userPks[i]!)) byPk.set(parts.userPks[i]!, i);
+    }
+    this.userIndexByPk = byPk;
     this.encoder = new EntryEncoder(parts);
+  }
+
+  /** The stored parts, read by the next build to share unchanged strings with this snapshot. */
+  get storedParts(): Readonly<SnapshotParts> {
+    return this.p;
   }
 
   /** Number of entries (base, 3 containers, users, groups, virtual groups). */
@@ -159,7 +171,8 @@ export class DirectorySnapshot implements SearchView {
 
   /** Entry id of a user by pk, or undefined when the user is not in the snapshot. */
   userIdByPkOf(pk: number): number | undefined {
-    return this.userIdByPk.get(pk);
+    const index = this.userIndexByPk.get(pk);
+    return index === undefined ? undefined : FIRST_OBJECT_ID + index;
   }
 
   /** The whole entry (all attributes, operational ones included): for tests and diagnostics. */
@@ -458,7 +471,7 @@ export class DirectorySnapshot implements SearchView {
   private restrictedView(userPk: number): RestrictedView {
     let view = this.restrictedViews.get(userPk);
     if (view === undefined) {
-      const userId = this.userIdByPk.get(userPk);
+      const userId = this.userIdByPkOf(userPk);
       const groupIds: number[] = [];
       if (userId !== undefined) for (const g of this.directGroupsOfUser(this.userIndexOf(userId))) groupIds.push(this.groupStart + g);
       view = new RestrictedView(this, userId, groupIds);

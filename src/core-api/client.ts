@@ -167,31 +167,36 @@ class HttpCoreClient implements CoreClient {
   }
 
   async forEachUserPage(query: UserQuery, onPage: (users: DirectoryUser[]) => void | Promise<void>): Promise<void> {
-    const filters: UsersQuery = { include_groups: true };
+    const includeGroups = query.includeGroups ?? true;
+    // 2023.10 cores ignore include_groups and always send groups_obj; `groups` (pks) is read then anyway.
+    const filters: UsersQuery = { include_groups: includeGroups };
     if (query.username !== undefined) filters.username = query.username;
     if (query.name !== undefined) filters.name = query.name;
     if (query.email !== undefined) filters.email = query.email;
     if (query.groupsByName !== undefined && query.groupsByName.length > 0) filters.groups_by_name = query.groupsByName;
+    const membership = { pksOnly: !includeGroups };
     await this.paginate(
       'users',
       (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
-      (results) => onPage(results.map(normalizeUser)),
+      (results) => onPage(results.map((item) => normalizeUser(item, membership))),
       query.pageSize,
     );
   }
 
   async forEachGroupPage(query: GroupQuery, onPage: (groups: DirectoryGroup[]) => void | Promise<void>): Promise<void> {
-    // 2023.10 cores ignore the include_* parameters they do not know.
-    const filters: GroupsQuery = { include_users: true, include_children: true, include_parents: true };
+    const includeUsers = query.includeUsers ?? true;
+    // 2023.10 cores ignore the include_* parameters they do not know (and always send users_obj).
+    const filters: GroupsQuery = { include_users: includeUsers, include_children: true, include_parents: true };
     if (query.name !== undefined) filters.name = query.name;
     if (query.membersByUsername !== undefined && query.membersByUsername.length > 0) {
       filters.members_by_username = query.membersByUsername;
     }
     if (query.membersByPk !== undefined && query.membersByPk.length > 0) filters.members_by_pk = query.membersByPk;
+    const membership = { pksOnly: !includeUsers };
     await this.paginate(
       'groups',
       (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
-      (results) => onPage(results.map(normalizeGroup)),
+      (results) => onPage(results.map((item) => normalizeGroup(item, membership))),
       query.pageSize,
     );
   }

@@ -102,6 +102,11 @@ export interface UserQuery {
   email?: string;
   groupsByName?: string[];
   pageSize?: number;
+  /**
+   * Default true. false: groups_obj is not asked for and `groups` carries the direct groups' pks only (name '');
+   * the caller resolves them (the cached directory does, from the group listing).
+   */
+  includeGroups?: boolean;
 }
 
 export interface GroupQuery {
@@ -109,6 +114,11 @@ export interface GroupQuery {
   membersByUsername?: string[];
   membersByPk?: number[];
   pageSize?: number;
+  /**
+   * Default true. false: users_obj is not asked for and `users` carries the direct members' pks only
+   * (username ''); the caller resolves them (the cached directory does, from the user listing).
+   */
+  includeUsers?: boolean;
 }
 
 export interface CertificateInfo {

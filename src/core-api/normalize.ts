@@ -214,7 +214,27 @@ function userRef(value: unknown, what: string): UserRef {
   return { pk: requiredInt(o, 'pk', what), username: requiredString(o, 'username', what) };
 }
 
-export function normalizeUser(value: unknown): DirectoryUser {
+/** Membership references as pks only: `groups` (uuids) of a user, `users` (ints) of a group. */
+export interface MembershipShape {
+  pksOnly: boolean;
+}
+
+function groupPkRefs(o: JsonObject, what: string): GroupRef[] {
+  return optionalArray(o, 'groups', what).map((pk) => {
+    if (typeof pk !== 'string') throw bad(what, 'groups holds a non-string');
+    return { pk, name: '' };
+  });
+}
+
+function userPkRefs(o: JsonObject, what: string): UserRef[] {
+  return optionalArray(o, 'users', what).map((pk) => {
+    if (typeof pk !== 'number' || !Number.isSafeInteger(pk)) throw bad(what, 'users holds a non-integer');
+    return { pk, username: '' };
+  });
+}
+
+/** `groups` with pksOnly: the pks of `groups` (every generation sends them) with name '', groups_obj ignored. */
+export function normalizeUser(value: unknown, membership?: MembershipShape): DirectoryUser {
   const o = asObject(value, 'user');
   const what = `user ${typeof o['pk'] === 'number' ? o['pk'] : '?'}`;
   return {
@@ -226,14 +246,15 @@ export function normalizeUser(value: unknown): DirectoryUser {
     email: optionalString(o, 'email', what, ''),
     uid: optionalString(o, 'uid', what, ''),
     attributes: optionalRecord(o, 'attributes', what),
-    groups: optionalArray(o, 'groups_obj', what).map((g) => groupRef(g, `${what} groups_obj`)),
+    groups: membership?.pksOnly === true ? groupPkRefs(o, what) : optionalArray(o, 'groups_obj', what).map((g) => groupRef(g, `${what} groups_obj`)),
     dateJoined: optionalString(o, 'date_joined', what, undefined),
     lastUpdated: optionalString(o, 'last_updated', what, undefined),
     passwordChangeDate: optionalString(o, 'password_change_date', what, undefined),
   };
 }
 
-export function normalizeGroup(value: unknown): DirectoryGroup {
+/** `users` with pksOnly: the pks of `users` (every generation sends them) with username '', users_obj ignored. */
+export function normalizeGroup(value: unknown, membership?: MembershipShape): DirectoryGroup {
   const o = asObject(value, 'group');
   const what = `group ${typeof o['pk'] === 'string' ? o['pk'] : '?'}`;
   let parents = optionalArray(o, 'parents_obj', what).map((g) => groupRef(g, `${what} parents_obj`));
@@ -248,7 +269,7 @@ export function normalizeGroup(value: unknown): DirectoryGroup {
     name: requiredString(o, 'name', what),
     isSuperuser: optionalBool(o, 'is_superuser', what, false),
     attributes: optionalRecord(o, 'attributes', what),
-    users: optionalArray(o, 'users_obj', what).map((u) => userRef(u, `${what} users_obj`)),
+    users: membership?.pksOnly === true ? userPkRefs(o, what) : optionalArray(o, 'users_obj', what).map((u) => userRef(u, `${what} users_obj`)),
     parents,
     children: optionalArray(o, 'children_obj', what).map((g) => groupRef(g, `${what} children_obj`)),
   };

@@ -115,6 +115,8 @@ export class LdapModule implements OutpostModule {
     try {
       provider.snapshot = await buildSnapshot(api, provider.config, {
         pageSize: this.#deps.config.ldap.pageSize,
+        // Unchanged values share the live snapshot's strings, and the build paces itself while it serves.
+        ...(provider.snapshot !== undefined ? { previous: provider.snapshot } : {}),
         onProgress: (p) => {
           if (p.phase === 'users') log.info({ users: p.users, groups: p.groups }, 'Loading directory');
         },
