@@ -82,32 +82,38 @@ abstract class Metric<L extends string, S extends SeriesBase> {
 
   /** The series for these labels, created on first use; undefined when the cap drops it. */
   protected lookup(labels: LabelValues<L>): S | undefined {
-    const values = this.labelNames.map((n) => {
-      const v = labels[n];
-      return v === undefined ? '' : String(v);
-    });
-    const key = values.join('\u0000');
+    const key = this.#keyOf(labels);
     let s = this.series.get(key);
     if (s === undefined) {
       if (this.series.size >= this.#maxSeries) {
         this.#onDrop(this.name);
         return undefined;
       }
-      s = this.create(values);
+      s = this.create(this.labelNames.map((n) => (labels[n] === undefined ? '' : String(labels[n]))));
       this.series.set(key, s);
     }
     return s;
   }
 
+  /** The series key; no intermediate arrays, since request metrics look series up on every operation. */
+  #keyOf(labels: LabelValues<L>): string {
+    let key = '';
+    const names = this.labelNames;
+    for (let i = 0; i < names.length; i++) {
+      const v = labels[names[i]!];
+      if (i > 0) key += '\u0000';
+      if (v !== undefined) key += typeof v === 'string' ? v : String(v);
+    }
+    return key;
+  }
+
   protected find(labels: LabelValues<L>): S | undefined {
-    const key = this.labelNames.map((n) => (labels[n] === undefined ? '' : String(labels[n]))).join('\u0000');
-    return this.series.get(key);
+    return this.series.get(this.#keyOf(labels));
   }
 
   /** Forgets the series for these labels (e.g. an outpost that stopped). */
   remove(labels: LabelValues<L>): void {
-    const key = this.labelNames.map((n) => (labels[n] === undefined ? '' : String(labels[n]))).join('\u0000');
-    this.series.delete(key);
+    this.series.delete(this.#keyOf(labels));
   }
 
   reset(): void {
