@@ -215,6 +215,7 @@ async function runPrimary(config: OutpostConfig): Promise<number> {
   const started = supervisor.start().then(
     () => log.info({ workers: config.workers }, 'all workers serving'),
     (err: unknown) => {
+      if (shutdown.signal.aborted) return; // stopped while starting: not a failure
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
       code = 1;
       shutdown.abort();

@@ -134,6 +134,11 @@ export class WorkerSupervisor {
   /** Stops every worker (SIGTERM, then SIGKILL after the timeout); resolves when all exited. */
   async stop(timeoutMs: number = CONTROL_LIMITS.stopTimeoutMs): Promise<void> {
     this.#stopping = true;
+    // A stop while workers still start (e.g. the core is unreachable) settles start() too.
+    const failStart = this.#failStart;
+    this.#failStart = undefined;
+    this.#onAllReady = undefined;
+    failStart?.(new Error('stopped before every worker served'));
     const exits: Promise<void>[] = [];
     for (const slot of this.#slots) {
       if (slot.restartTimer !== undefined) clearTimeout(slot.restartTimer);

@@ -156,3 +156,37 @@ describe('AUTHENTIK_WORKERS=2', () => {
     assert.equal(readFileSync(join(dir, 'certs', 'ca.pem'), 'utf8').includes('BEGIN CERTIFICATE'), true);
   });
 });
+
+test('AUTHENTIK_WORKERS=2 with the core unreachable: ping 503 while the workers retry, SIGTERM stops everything', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ako-cluster-down-'));
+  const metricsPort = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    AUTHENTIK_HOST: `http://127.0.0.1:${await freePort()}`,
+    AUTHENTIK_TOKEN: LDAP_OUTPOST_TOKEN,
+    AUTHENTIK_WORKERS: '2',
+    AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
+    TMPDIR: dir,
+  };
+  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await waitFor('the ping to answer', async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${metricsPort}/outpost.goauthentik.io/ping`)).status === 503;
+      } catch {
+        return false;
+      }
+    });
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
