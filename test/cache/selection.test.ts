@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSnapshotFromData } from '../../src/cache/build.js';
 import { parseAttributeSelection } from '../../src/providers/ldap/search/attributes.js';
+import { normalizeDnValue } from '../../src/providers/ldap/search/matching.js';
 import { BASE, FULL, PROVIDER, query, smallDirectory } from './fixtures.js';
 
 test('selected attributes: per-shape memo equals the walk over every stored attribute', async () => {
@@ -25,5 +26,21 @@ test('selected attributes: per-shape memo equals the walk over every stored attr
         assert.deepEqual(fast.attributes, expected, `${fast.dn} ${attributes.join(',')} typesOnly=${typesOnly}`);
       }
     }
+  }
+});
+
+test('every DN key of the directory normalizes to itself, so a filter value equal to a key can skip parsing', async () => {
+  const { users, groups } = smallDirectory();
+  const snapshot = await buildSnapshotFromData(PROVIDER, users, groups);
+  const all = snapshot.search(query(BASE, '(objectClass=*)', { attributes: ['1.1'] }), FULL);
+  assert.ok(all.count > 10);
+  for (let i = 0; i < all.count; i++) {
+    const dn = all.entry(i).dn;
+    const key = normalizeDnValue(dn);
+    assert.ok(key !== null, dn);
+    assert.equal(normalizeDnValue(key), key, dn);
+    assert.equal(snapshot.dnKeyOf(key), key, dn);
+    assert.equal(snapshot.dnKeyOf(dn), key, dn);
+    assert.equal(snapshot.dnKeyOf(dn.toUpperCase()), normalizeDnValue(dn.toUpperCase()), dn);
   }
 });

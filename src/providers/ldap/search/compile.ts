@@ -69,6 +69,11 @@ export interface MatchContext {
   indexIsExact?(attr: AttrRef): boolean;
   /** In-chain (transitive) membership for a DN key; undefined when the attribute is not chainable. */
   inChain(attr: AttrRef, dnKey: string): IdSet | undefined;
+  /**
+   * Optional: the equality key of a DN-valued assertion (as normalizeDnValue), answered without parsing when
+   * the text already is a key of the directory (clients send back the DNs they were given).
+   */
+  dnKeyOf?(dn: string): string | null;
 }
 
 export interface CompiledFilter {
@@ -199,7 +204,8 @@ function fromSet(set: IdSet): CompiledFilter {
 function compileEquality(ctx: MatchContext, type: string, value: AssertionValue): CompiledFilter {
   const attr = ctx.attribute(type);
   if (attr === undefined) return ALWAYS_UNDEFINED;
-  const key = equalityKey(attr.match, assertionText(value));
+  const text = assertionText(value);
+  const key = attr.match === 'dn' && ctx.dnKeyOf !== undefined ? ctx.dnKeyOf(text) : equalityKey(attr.match, text);
   if (key === null) return ALWAYS_UNDEFINED;
   const match = attr.match;
   const valueKey = attr.valueKey ?? ((v: string) => equalityKey(match, v));
