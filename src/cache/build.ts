@@ -4,15 +4,14 @@
  * steps (membership graph, indexes, pre-encoding) yield to the event loop regularly so a refresh does not stall
  * the listeners. Nothing here touches a live snapshot: the caller swaps the returned one in.
  */
-import { Buffer } from 'node:buffer';
 import type { CoreApi } from '../core-api/port.js';
-import type { DirectoryGroup, DirectoryUser, GroupRef, LdapProviderConfig } from '../core-api/model.js';
+import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
 import {
   baseEntryAttributes,
   containerAttributes,
   DirectoryLayout,
   groupAttributes,
-  userEntries,
+  userEntriesWithGroupDns,
   type LdapAttribute,
   type NumberingConfig,
 } from '../providers/ldap/entries.js';
@@ -20,12 +19,11 @@ import type { ValueSlot } from '../providers/ldap/search/compile.js';
 import { RangeSet } from '../providers/ldap/search/id-set.js';
 import { builtDnKey, equalityKey } from '../providers/ldap/search/matching.js';
 import { AttributeTable, Shape, type AttributeDef } from './attribute-table.js';
-import { EntryEncoder } from './encode.js';
+import { EncodedStore, EntryEncoder } from './encode.js';
 import {
   DirectorySnapshot,
   FIRST_OBJECT_ID,
   SHARED_WITH_VIRTUAL_GROUP,
-  type EncodedStore,
   type Posting,
   type SnapshotParts,
 } from './snapshot.js';
@@ -45,13 +43,19 @@ export interface BuildOptions {
   onProgress?: (progress: BuildProgress) => void;
   /** Default 10,000. */
   progressEvery?: number;
-  /** Pre-encode entries for `*` searches (default true; direct mode's small snapshots skip it). */
+  /** Keep entries encoded for `*` searches (default true; direct mode's small snapshots skip it). */
   preEncode?: boolean;
   /**
-   * Most bytes of pre-encoded entries (default DEFAULT_PRE_ENCODE_BYTES). Entries are pre-encoded in id order
-   * (users before groups before virtual groups); those past the budget are encoded per request.
+   * Most bytes of kept encoded entries (default DEFAULT_PRE_ENCODE_BYTES): at build time in id order (users
+   * before groups before virtual groups), on demand in the order searches send them; the rest are encoded per
+   * request.
    */
   preEncodeBytes?: number;
+  /**
+   * Encode an entry for `*` when a search first sends it and keep it (within preEncodeBytes), instead of all
+   * at build time: buildSnapshot's default (the build is shorter, memory follows what clients read).
+   */
+  encodeOnDemand?: boolean;
   /** Abandons the build (rejects with the signal's reason) between pages and steps. */
   signal?: AbortSignal;
   /**
@@ -63,7 +67,6 @@ export interface BuildOptions {
   pauseMs?: number;
 }
 
-const SLAB_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_PRE_ENCODE_BYTES = 64 * 1024 * 1024;
 /** Longest stretch the finishing steps run before letting the listeners in (a search waits at most this). */
 const SLICE_MS = 4;
@@ -186,6 +189,10 @@ class EntryList {
   readonly dns: string[] = [];
   readonly shapes: number[] = [];
   readonly slots: ValueSlot[] = [];
+  /** The attribute types of the last entry added, its attribute ids (-1: skipped alias) and shape. */
+  lastTypes: string[] = [];
+  lastIds: number[] = [];
+  lastShape = -1;
 }
 
 interface ShapeNode {
@@ -207,7 +214,6 @@ export class SnapshotBuilder {
   private readonly userPks: number[] = [];
   private readonly userIndexByPk = new Map<number, number>();
   private readonly groupIndexByPk = new Map<string, number>();
-  private readonly groupRefs: GroupRef[] = [];
   /**
    * Group members known by pk only (the core sent `users` without users_obj): the slot of the group's member
    * values, how many leading values are users, and their pks (flat). Resolved to user DNs in finish().
@@ -253,34 +259,54 @@ export class SnapshotBuilder {
     return id;
   }
 
-  /** Adds an entry; this.ids then holds its attribute ids in slot order. Returns the index of its first slot. */
+  /** Adds an entry. Returns the index of its first slot. */
   private add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): number {
     const base = list.slots.length;
-    const ids = this.ids;
-    ids.length = 0;
     const previousId = this.previous?.idOf(dn);
-    let node = this.shapeTrie;
-    for (const attribute of attributes) {
-      const id = this.attributeId(attribute.type);
-      // Two names of one attribute (an alias among custom attributes): keep the first.
-      if (ids.includes(id)) continue;
-      ids.push(id);
-      const values = attribute.values;
-      const slot = values.length === 1 ? values[0]! : values;
-      list.slots.push(previousId === undefined ? slot : this.previous!.share(previousId, id, this.table, slot));
-      let next = node.next.get(id);
-      if (next === undefined) {
-        next = { next: new Map(), shape: -1 };
-        node.next.set(id, next);
+    const n = attributes.length;
+    // Entries of a kind mostly list the same attribute types as the one before: reuse its ids and shape.
+    let same = list.lastShape >= 0 && n === list.lastTypes.length;
+    for (let i = 0; same && i < n; i++) same = attributes[i]!.type === list.lastTypes[i];
+    if (!same) {
+      const lastTypes: string[] = [];
+      const lastIds: number[] = [];
+      const ids = this.ids;
+      ids.length = 0;
+      let node = this.shapeTrie;
+      for (const attribute of attributes) {
+        let id = this.attributeId(attribute.type);
+        lastTypes.push(attribute.type);
+        // Two names of one attribute (an alias among custom attributes): keep the first.
+        if (ids.includes(id)) id = -1;
+        lastIds.push(id);
+        if (id < 0) continue;
+        ids.push(id);
+        let next = node.next.get(id);
+        if (next === undefined) {
+          next = { next: new Map(), shape: -1 };
+          node.next.set(id, next);
+        }
+        node = next;
       }
-      node = next;
+      if (node.shape < 0) {
+        node.shape = this.shapes.length;
+        this.shapes.push(new Shape(ids, this.table.size));
+      }
+      list.lastTypes = lastTypes;
+      list.lastIds = lastIds;
+      list.lastShape = node.shape;
     }
-    if (node.shape < 0) {
-      node.shape = this.shapes.length;
-      this.shapes.push(new Shape(ids, this.table.size));
+    const lastIds = list.lastIds;
+    const slots = list.slots;
+    for (let i = 0; i < n; i++) {
+      const id = lastIds[i]!;
+      if (id < 0) continue;
+      const values = attributes[i]!.values;
+      const slot = values.length === 1 ? values[0]! : values;
+      slots.push(previousId === undefined ? slot : this.previous!.share(previousId, id, this.table, slot));
     }
     list.dns.push(dn);
-    list.shapes.push(node.shape);
+    list.shapes.push(list.lastShape);
     return base;
   }
 
@@ -291,13 +317,12 @@ export class SnapshotBuilder {
     for (const group of groups) {
       if (this.groupIndexByPk.has(group.pk)) continue;
       this.groupIndexByPk.set(group.pk, this.groups.dns.length);
-      this.groupRefs.push({ pk: group.pk, name: group.name });
       this.groupParentPks.push(group.parents.map((g) => g.pk));
       this.groupChildPks.push(group.children.map((g) => g.pk));
       // Members known by pk only get a placeholder DN (userDn('')) here, replaced once the users are known.
       const base = this.add(this.groups, this.layout.groupDn(group.name), groupAttributes(group, this.layout, this.numbering));
       if (group.users.some((u) => u.username === '')) {
-        const position = this.ids.indexOf(memberId);
+        const position = this.shapes[this.groups.lastShape]!.positionOf(memberId);
         if (position < 0) continue;
         this.pendingMemberSlots.push(base + position);
         this.pendingMemberCounts.push(group.users.length);
@@ -313,29 +338,21 @@ export class SnapshotBuilder {
       if (this.userIndexByPk.has(user.pk)) continue;
       this.userIndexByPk.set(user.pk, this.userPks.length);
       this.userPks.push(user.pk);
-      const entries = userEntries(this.withGroupNames(user), this.layout, this.numbering);
-      this.add(this.users, this.layout.userDn(user.username), entries.user);
-      this.add(this.virtualGroups, this.layout.virtualGroupDn(user.username), entries.virtualGroup);
+      // memberOf in the core's order; groups known by pk only are named from the group listing (unknown
+      // ones dropped), named ones keep their name even when the listing lacks them.
+      const memberOf: string[] = [];
       for (const ref of user.groups) {
         const index = this.groupIndexByPk.get(ref.pk);
-        if (index !== undefined) this.userGroupData.push(index);
+        if (index !== undefined) {
+          this.userGroupData.push(index);
+          memberOf.push(ref.name === '' ? this.groups.dns[index]! : this.layout.groupDn(ref.name));
+        } else if (ref.name !== '') memberOf.push(this.layout.groupDn(ref.name));
       }
       this.userGroupOffsets.push(this.userGroupData.length);
+      const entries = userEntriesWithGroupDns(user, memberOf, this.layout, this.numbering);
+      this.add(this.users, this.layout.userDn(user.username), entries.user);
+      this.add(this.virtualGroups, this.layout.virtualGroupDn(user.username), entries.virtualGroup);
     }
-  }
-
-  /** The user with groups known by pk only named from the group listing (unknown ones dropped). */
-  private withGroupNames(user: DirectoryUser): DirectoryUser {
-    if (!user.groups.some((g) => g.name === '')) return user;
-    const groups: GroupRef[] = [];
-    for (const ref of user.groups) {
-      if (ref.name !== '') groups.push(ref);
-      else {
-        const index = this.groupIndexByPk.get(ref.pk);
-        if (index !== undefined) groups.push(this.groupRefs[index]!);
-      }
-    }
-    return { ...user, groups };
   }
 
   /** Replaces the placeholder DNs of members known by pk with the users' DNs (members not listed are dropped). */
@@ -368,7 +385,7 @@ export class SnapshotBuilder {
   }
 
   /** Builds the snapshot: graph, indexes and (unless disabled) pre-encoded entries. */
-  async finish(options: Pick<BuildOptions, 'preEncode' | 'preEncodeBytes' | 'signal' | 'pauseMs'> = {}): Promise<DirectorySnapshot> {
+  async finish(options: Pick<BuildOptions, 'preEncode' | 'preEncodeBytes' | 'encodeOnDemand' | 'signal' | 'pauseMs'> = {}): Promise<DirectorySnapshot> {
     const signal = options.signal;
     const slicer = new Slicer(signal, Math.max(0, options.pauseMs ?? 0));
     await this.resolvePendingMembers(slicer);
@@ -425,7 +442,11 @@ export class SnapshotBuilder {
       builtAt: Date.now(),
     };
     const budget = options.preEncode === false ? 0 : options.preEncodeBytes ?? DEFAULT_PRE_ENCODE_BYTES;
-    if (budget > 0) parts.encoded = await encodeAll(parts, budget, slicer);
+    if (budget > 0) {
+      parts.encoded = new EncodedStore(total, budget);
+      if (options.encodeOnDemand === true) parts.encodeOnDemand = true;
+      else await preEncode(parts, parts.encoded, slicer);
+    }
     return new DirectorySnapshot(parts);
   }
 }
@@ -635,42 +656,13 @@ function addPosting(index: Map<string, Posting>, key: string | null, id: number)
   } else if (Array.isArray(posting) && posting[posting.length - 1] !== id) posting.push(id);
 }
 
-/**
- * Encodes entries in id order (base, containers, users, groups, virtual groups) into slabs until the byte
- * budget is spent; the rest are encoded when asked for.
- */
-async function encodeAll(parts: SnapshotParts, budget: number, slicer: Slicer): Promise<EncodedStore> {
-  const total = parts.dns.length;
+/** Encodes entries in id order (base, containers, users, groups, virtual groups) until the budget is spent. */
+async function preEncode(parts: SnapshotParts, store: EncodedStore, slicer: Slicer): Promise<void> {
   const encoder = new EntryEncoder(parts);
-  const slabs: Buffer[] = [];
-  const slabOf = new Uint16Array(total);
-  const offsets = new Uint32Array(total);
-  const lengths = new Uint32Array(total);
-  let slab = Buffer.allocUnsafeSlow(Math.min(SLAB_BYTES, Math.max(1024, budget)));
-  let pos = 0;
-  let spent = 0;
-  let count = 0;
-  for (let id = 0; id < total; id++) {
+  for (let id = 0; id < parts.dns.length; id++) {
     if (slicer.due()) await slicer.pause();
-    const length = encoder.measure(id);
-    if (spent + length > budget) break;
-    if (pos + length > slab.length) {
-      slabs.push(slab.subarray(0, pos));
-      if (slabs.length > 0xfffe) break;
-      slab = Buffer.allocUnsafeSlow(Math.max(Math.min(SLAB_BYTES, budget - spent), length));
-      pos = 0;
-    }
-    const end = encoder.write(id, slab, pos);
-    if (end !== pos + length) throw new Error(`entry ${parts.dns[id]!}: encoded ${end - pos} bytes, expected ${length}`);
-    slabOf[id] = slabs.length;
-    offsets[id] = pos;
-    lengths[id] = length;
-    pos = end;
-    spent += length;
-    count = id + 1;
+    if (store.keep(id, encoder) === undefined) return;
   }
-  slabs.push(slab.subarray(0, pos));
-  return { count, slabs, slabOf, offsets, lengths };
 }
 
 /**
@@ -704,7 +696,11 @@ export async function buildSnapshot(
     }
   });
   onProgress?.({ phase: 'finishing', users: builder.userCount, groups: builder.groupCount });
-  const snapshot = await builder.finish({ ...options, pauseMs: options.pauseMs ?? (options.previous === undefined ? 0 : REFRESH_PAUSE_MS) });
+  const snapshot = await builder.finish({
+    ...options,
+    encodeOnDemand: options.encodeOnDemand ?? true,
+    pauseMs: options.pauseMs ?? (options.previous === undefined ? 0 : REFRESH_PAUSE_MS),
+  });
   onProgress?.({ phase: 'done', users: snapshot.userCount, groups: snapshot.groupCount });
   return snapshot;
 }

@@ -146,3 +146,70 @@ export class EntryEncoder {
     return buf;
   }
 }
+
+const SLAB_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Encoded ops of entries by id, in large slabs, up to a byte budget: filled in id order at build time (eager)
+ * or as `*` searches first send each entry (on demand). An entry's bytes never change once kept.
+ */
+export class EncodedStore {
+  readonly slabs: Buffer[] = [];
+  private readonly slabOf: Uint16Array;
+  private readonly offsets: Uint32Array;
+  /** 0 while an entry is not kept (no op is empty). */
+  private readonly lengths: Uint32Array;
+  private slab: Buffer | undefined;
+  private pos = 0;
+  private spent = 0;
+  /** Entries kept. */
+  count = 0;
+
+  constructor(
+    entries: number,
+    private readonly budget: number,
+  ) {
+    this.slabOf = new Uint16Array(entries);
+    this.offsets = new Uint32Array(entries);
+    this.lengths = new Uint32Array(entries);
+  }
+
+  /** The kept op of entry `id`, if any. */
+  get(id: number): Buffer | undefined {
+    const length = this.lengths[id];
+    if (length === undefined || length === 0) return undefined;
+    const offset = this.offsets[id]!;
+    return this.slabs[this.slabOf[id]!]!.subarray(offset, offset + length);
+  }
+
+  /** Encodes entry `id` and keeps it; undefined (nothing kept) when the budget does not allow. */
+  keep(id: number, encoder: EntryEncoder): Buffer | undefined {
+    if (id < 0 || id >= this.lengths.length) return undefined;
+    const length = encoder.measure(id);
+    if (this.spent + length > this.budget) return undefined;
+    let slab = this.slab;
+    if (slab === undefined || this.pos + length > slab.length) {
+      if (this.slabs.length > 0xfffe) return undefined;
+      if (slab !== undefined) this.slabs[this.slabs.length - 1] = slab.subarray(0, this.pos);
+      slab = Buffer.allocUnsafeSlow(Math.max(Math.min(SLAB_BYTES, this.budget - this.spent), length));
+      this.slab = slab;
+      this.pos = 0;
+      this.slabs.push(slab);
+    }
+    const start = this.pos;
+    const end = encoder.write(id, slab, start);
+    if (end !== start + length) throw new Error(`entry ${id}: encoded ${end - start} bytes, expected ${length}`);
+    this.slabOf[id] = this.slabs.length - 1;
+    this.offsets[id] = start;
+    this.lengths[id] = length;
+    this.pos = end;
+    this.spent += length;
+    this.count++;
+    return slab.subarray(start, end);
+  }
+
+  /** Bytes of the kept ops. */
+  get bytes(): number {
+    return this.spent;
+  }
+}

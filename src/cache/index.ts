@@ -36,9 +36,10 @@
  * Design
  * - One interned attribute table per snapshot; entries store value slots (a string, or an array for several
  *   values) in one flat array, by position in a shared shape; no per-entry maps. DNs and memberships share
- *   strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap + 64 MB pre-encoded, ~320 MB RSS (bench/search-cached.ts).
- * - Entries are pre-encoded for `*` in id order (base, containers, users, groups, virtual groups) up to
- *   BuildOptions.preEncodeBytes (64 MiB); the rest, and other selections, are encoded per request.
+ *   strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap + up to 64 MB of encoded entries.
+ * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (64 MiB): by buildSnapshot when a
+ *   search first sends them (the build stays short and memory follows what clients read), by
+ *   buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
  * - Equality on cn, uid, sAMAccountName, mail, objectClass, uidNumber, gidNumber, member, memberOf and entryDN
  *   resolves through indexes (candidates are re-checked); AND intersects, OR unites; anything else scans the
  *   scope with the filter compiled once per request. Kinds come from the whole filter, never the "last

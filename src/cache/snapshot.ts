@@ -22,7 +22,7 @@ import { EMPTY_SET, intersect, RangeSet, SortedIds, union, type IdSet } from '..
 import { normalizeDnValue } from '../providers/ldap/search/matching.js';
 import type { SearchQuery, SearchResult, Viewer } from '../providers/ldap/search/types.js';
 import { AttributeTable, type AttributeDef, type Shape } from './attribute-table.js';
-import { EntryEncoder } from './encode.js';
+import { EncodedStore, EntryEncoder } from './encode.js';
 
 export const EntryKind = Object.freeze({ base: 0, container: 1, user: 2, group: 3, virtualGroup: 4 });
 export type EntryKindValue = (typeof EntryKind)[keyof typeof EntryKind];
@@ -39,15 +39,6 @@ export type Posting = number | number[] | RangeSet;
 
 /** Attributes a virtual group shares with its user: their postings list the user only (see equalityIndex). */
 export const SHARED_WITH_VIRTUAL_GROUP: ReadonlySet<string> = new Set(['cn', 'uid', 'samaccountname', 'gidnumber']);
-
-/** Pre-encoded SearchResultEntry ops of entries [0, count), in large slabs. */
-export interface EncodedStore {
-  readonly count: number;
-  readonly slabs: readonly Buffer[];
-  readonly slabOf: Uint16Array;
-  readonly offsets: Uint32Array;
-  readonly lengths: Uint32Array;
-}
 
 /** Everything the builder hands over; the snapshot only reads it. */
 export interface SnapshotParts {
@@ -77,7 +68,10 @@ export interface SnapshotParts {
   groupUserData: Uint32Array;
   groupParents: number[][];
   groupChildren: number[][];
+  /** Kept `*` ops of entries (null: encode every time). */
   encoded: EncodedStore | null;
+  /** Keep an entry's op in `encoded` when a search first sends it (else `encoded` is filled at build time). */
+  encodeOnDemand?: boolean;
   builtAt: number;
 }
 
@@ -116,6 +110,7 @@ export class DirectorySnapshot implements SearchView {
   private readonly userIndexByPk: Map<number, number>;
   private readonly baseKeys = new Map<string, string | null>();
   private readonly encoder: EntryEncoder;
+  private readonly encodeOnDemand: boolean;
 
   constructor(parts: SnapshotParts) {
     this.p = parts;
@@ -133,6 +128,7 @@ export class DirectorySnapshot implements SearchView {
     }
     this.userIndexByPk = byPk;
     this.encoder = new EntryEncoder(parts);
+    this.encodeOnDemand = parts.encodeOnDemand === true;
   }
 
   /** The stored parts, read by the next build to share unchanged strings with this snapshot. */
@@ -182,9 +178,7 @@ export class DirectorySnapshot implements SearchView {
 
   /** Approximate bytes held by the pre-encoded entries. */
   get encodedBytes(): number {
-    let total = 0;
-    for (const slab of this.p.encoded?.slabs ?? []) total += slab.length;
-    return total;
+    return this.p.encoded?.bytes ?? 0;
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -289,15 +283,17 @@ export class DirectorySnapshot implements SearchView {
     }
   }
 
-  /** Op of an entry with all its user attributes: pre-encoded bytes, or encoded now past the budget. */
+  /**
+   * Op of an entry with all its user attributes: the kept bytes, else encoded now (and kept, on demand, while
+   * the budget lasts).
+   */
   preEncoded(id: number): Buffer {
     const encoded = this.p.encoded;
-    if (encoded === null || id >= encoded.count) return this.encoder.encode(id);
-    const offset = encoded.offsets[id]!;
-    return encoded.slabs[encoded.slabOf[id]!]!.subarray(offset, offset + encoded.lengths[id]!);
+    if (encoded === null) return this.encoder.encode(id);
+    return encoded.get(id) ?? (this.encodeOnDemand ? encoded.keep(id, this.encoder) : undefined) ?? this.encoder.encode(id);
   }
 
-  /** Entries with pre-encoded bytes. */
+  /** Entries with kept encoded bytes (grows as searches send entries, when encoding on demand). */
   get preEncodedCount(): number {
     return this.p.encoded?.count ?? 0;
   }

@@ -178,7 +178,7 @@ class HttpCoreClient implements CoreClient {
     await this.paginate(
       'users',
       (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
-      (results) => onPage(results.map((item) => normalizeUser(item, membership))),
+      (results) => onPage(normalizeAll(results, (item) => normalizeUser(item, membership))),
       query.pageSize,
     );
   }
@@ -196,7 +196,7 @@ class HttpCoreClient implements CoreClient {
     await this.paginate(
       'groups',
       (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
-      (results) => onPage(results.map((item) => normalizeGroup(item, membership))),
+      (results) => onPage(normalizeAll(results, (item) => normalizeGroup(item, membership))),
       query.pageSize,
     );
   }
@@ -323,6 +323,19 @@ class HttpCoreClient implements CoreClient {
     }
     throw new CoreError('unexpected_response', `${what}: more than ${MAX_PAGES} pages`);
   }
+}
+
+/**
+ * Normalizes a page's items, dropping each raw item as it goes: while the caller works through a large page,
+ * the raw JSON objects are then garbage already and young-generation collections do not promote them.
+ */
+function normalizeAll<T>(results: unknown[], normalize: (item: unknown) => T): T[] {
+  const out = new Array<T>(results.length);
+  for (let i = 0; i < results.length; i++) {
+    out[i] = normalize(results[i]);
+    results[i] = undefined;
+  }
+  return out;
 }
 
 function clampPageSize(size: number): number {

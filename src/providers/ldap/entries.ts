@@ -127,9 +127,52 @@ export function formatNumber(n: number): string {
 
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + String(n);
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 0x30;
+  const b = text.charCodeAt(i + 1) - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The core's usual form (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, a valid UTC date) converted by copying
+ * digits, without a Date; undefined for anything else (the caller then parses it in full).
+ */
+function utcGeneralizedTime(iso: string): string | undefined {
+  const n = iso.length;
+  if (n < 20 || iso.charCodeAt(4) !== 0x2d || iso.charCodeAt(7) !== 0x2d || iso.charCodeAt(10) !== 0x54) return undefined;
+  if (iso.charCodeAt(13) !== 0x3a || iso.charCodeAt(16) !== 0x3a) return undefined;
+  let end = 19;
+  if (iso.charCodeAt(19) === 0x2e) {
+    end = 20;
+    while (end < n && iso.charCodeAt(end) >= 0x30 && iso.charCodeAt(end) <= 0x39) end++;
+    if (end === 20) return undefined;
+  }
+  const rest = n - end;
+  if (!((rest === 1 && iso.charCodeAt(end) === 0x5a) || (rest === 6 && iso.endsWith('+00:00')))) return undefined;
+  const century = twoDigits(iso, 0);
+  const yy = twoDigits(iso, 2);
+  const month = twoDigits(iso, 5);
+  const day = twoDigits(iso, 8);
+  const hour = twoDigits(iso, 11);
+  const minute = twoDigits(iso, 14);
+  const second = twoDigits(iso, 17);
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  const year = century * 100 + yy;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) return undefined;
+  const c = (i: number): number => iso.charCodeAt(i);
+  // One flat string (no rope), digits copied as they are.
+  return String.fromCharCode(c(0), c(1), c(2), c(3), c(5), c(6), c(8), c(9), c(11), c(12), c(14), c(15), c(17), c(18), 0x5a);
+}
+
 /** ISO 8601 from the core to LDAP GeneralizedTime `YYYYMMDDHHMMSSZ` (UTC, whole seconds); undefined if invalid. */
 export function generalizedTime(iso: string | undefined): string | undefined {
   if (iso === undefined || iso === '') return undefined;
+  const fast = utcGeneralizedTime(iso);
+  if (fast !== undefined) return fast;
   const ms = Date.parse(iso);
   if (!Number.isFinite(ms)) return undefined;
   const d = new Date(ms);
@@ -159,13 +202,14 @@ const MAX_NESTING = 8;
 
 /** authentik's key sanitising: `/` becomes `-`, `.` is dropped (`goauthentik.io/user/sources` -> `goauthentikio-user-sources`). */
 export function sanitizeAttributeName(key: string): string {
+  if (key.indexOf('/') < 0 && key.indexOf('.') < 0) return key;
   return key.replaceAll('/', '-').replaceAll('.', '');
 }
 
 function scalarText(value: unknown, substitute: string | undefined): string | undefined {
   switch (typeof value) {
     case 'string':
-      return substitute === undefined ? value : value.replaceAll('%s', substitute);
+      return substitute === undefined || value.indexOf('%s') < 0 ? value : value.replaceAll('%s', substitute);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -207,6 +251,32 @@ function pushListValues(values: string[], list: readonly unknown[], substitute: 
  * authentik's Sprintf does for the first one).
  */
 export function flattenCustomAttributes(attributes: Readonly<Record<string, unknown>>, substitute?: string): CustomAttribute[] {
+  return flatStringAttributes(attributes, substitute) ?? flattenNested(attributes, substitute);
+}
+
+const byName = (a: CustomAttribute, b: CustomAttribute): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The common case, a few string values under distinct names, without the general walk; undefined otherwise. */
+function flatStringAttributes(attributes: Readonly<Record<string, unknown>>, substitute: string | undefined): CustomAttribute[] | undefined {
+  const keys = Object.keys(attributes);
+  if (keys.length > 8) return undefined;
+  const out: CustomAttribute[] = [];
+  const lowerNames: string[] = [];
+  for (const key of keys) {
+    const value = attributes[key];
+    if (typeof value !== 'string') return undefined;
+    const name = sanitizeAttributeName(key);
+    if (name === '') return undefined;
+    const lower = name.toLowerCase();
+    if (lowerNames.includes(lower)) return undefined;
+    lowerNames.push(lower);
+    out.push({ name, values: [substitute === undefined || value.indexOf('%s') < 0 ? value : value.replaceAll('%s', substitute)] });
+  }
+  if (out.length > 1) out.sort(byName);
+  return out;
+}
+
+function flattenNested(attributes: Readonly<Record<string, unknown>>, substitute: string | undefined): CustomAttribute[] {
   const byKey = new Map<string, { name: string; values: string[] | null }>();
   const visit = (name: string, value: unknown, depth: number): void => {
     if (name === '') return;
@@ -236,7 +306,7 @@ export function flattenCustomAttributes(attributes: Readonly<Record<string, unkn
   };
   for (const key of Object.keys(attributes)) visit(sanitizeAttributeName(key), attributes[key], 0);
   const out = [...byKey.values()];
-  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  out.sort(byName);
   return out;
 }
 
@@ -257,15 +327,24 @@ const PROTECTED = new Set(['member', 'memberof']);
  * custom attributes follow in name order. Attributes without values are dropped.
  */
 export function mergeAttributes(defaults: readonly LdapAttribute[], custom: readonly CustomAttribute[]): LdapAttribute[] {
-  if (custom.length === 0) return defaults.filter((a) => a.values.length > 0);
-  const customByKey = new Map<string, CustomAttribute>();
-  for (const attribute of custom) customByKey.set(attribute.name.toLowerCase(), attribute);
   const out: LdapAttribute[] = [];
-  const used = new Set<string>();
+  if (custom.length === 0) {
+    for (const attribute of defaults) if (attribute.values.length > 0) out.push(attribute);
+    return out;
+  }
+  // Few custom attributes per entry: match them to defaults by a scan (no maps or sets per entry). The last of
+  // equal keys wins, as in a map.
+  const customKeys: string[] = [];
+  for (const attribute of custom) customKeys.push(attribute.name.toLowerCase());
+  const usedCustom: boolean[] = new Array<boolean>(custom.length).fill(false);
   for (const attribute of defaults) {
     const key = attribute.type.toLowerCase();
-    const override = customByKey.get(key);
-    used.add(key);
+    let override: CustomAttribute | undefined;
+    for (let c = 0; c < custom.length; c++) {
+      if (customKeys[c] !== key) continue;
+      usedCustom[c] = true;
+      override = custom[c];
+    }
     if (override === undefined || PROTECTED.has(key)) {
       if (attribute.values.length > 0) out.push(attribute);
     } else if (key === 'objectclass') {
@@ -281,9 +360,9 @@ export function mergeAttributes(defaults: readonly LdapAttribute[], custom: read
       out.push({ type: attribute.type, values: override.values });
     }
   }
-  for (const attribute of custom) {
-    const key = attribute.name.toLowerCase();
-    if (used.has(key) || PROTECTED.has(key) || attribute.values === null || attribute.values.length === 0) continue;
+  for (let c = 0; c < custom.length; c++) {
+    const attribute = custom[c]!;
+    if (usedCustom[c] === true || PROTECTED.has(customKeys[c]!) || attribute.values === null || attribute.values.length === 0) continue;
     out.push({ type: attribute.name, values: attribute.values });
   }
   return out;
@@ -310,6 +389,19 @@ export function userAttributes(user: DirectoryUser, layout: DirectoryLayout, con
 
 /** A user's attributes and its virtual group's, sharing value strings (the cache keeps both). */
 export function userEntries(user: DirectoryUser, layout: DirectoryLayout, config: NumberingConfig): { user: LdapAttribute[]; virtualGroup: LdapAttribute[] } {
+  return userEntriesWithGroupDns(user, user.groups.map((g) => layout.groupDn(g.name)), layout, config);
+}
+
+/**
+ * userEntries with `memberOf` given as DNs (in the core's order) instead of derived from user.groups: the cache
+ * builder knows its groups' DNs by index.
+ */
+export function userEntriesWithGroupDns(
+  user: DirectoryUser,
+  memberOf: readonly string[],
+  layout: DirectoryLayout,
+  config: NumberingConfig,
+): { user: LdapAttribute[]; virtualGroup: LdapAttribute[] } {
   const username = [user.username];
   const name = [user.name];
   const numbers = userNumbers(user, config);
@@ -325,7 +417,7 @@ export function userEntries(user: DirectoryUser, layout: DirectoryLayout, config
     { type: 'displayName', values: name },
     { type: 'sn', values: name },
     { type: 'mail', values: user.email === '' ? [] : [user.email] },
-    { type: 'memberOf', values: user.groups.map((g) => layout.groupDn(g.name)) },
+    { type: 'memberOf', values: memberOf },
     { type: 'uidNumber', values: uidNumber },
     { type: 'gidNumber', values: gidNumber },
     { type: 'homeDirectory', values: [flatConcat('/home/', user.username)] },
