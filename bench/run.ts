@@ -307,7 +307,7 @@ class Bench {
     const ourShares = ours.map((r) => r.serverShare).filter(Number.isFinite);
     this.notes.push(
       `Generator headroom: ldapload drove slapd at up to ${fmtInt(maxSlapd)} ops/s and ak-outpost at up to ${fmtInt(maxOurs)} ops/s, never using more than ${pct(loadgenMax)} of one CPU; ` +
-        `the outpost process ran at ${pct(Math.min(...ourShares))}–${pct(Math.max(...ourShares))} of one CPU in its throughput runs (Node runs JavaScript on one thread), so the servers, not the generator, bound these figures.`,
+        `the outpost (with its worker processes) ran at ${pct(Math.min(...ourShares))}–${pct(Math.max(...ourShares))} of one CPU in its throughput runs (each Node process runs JavaScript on one thread), so the servers, not the generator, bound these figures.`,
     );
   }
 
