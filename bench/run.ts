@@ -229,7 +229,8 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
   // Logs (one line per request at the default level) go to a file, so reading them costs the driver nothing
   // while the outpost is measured; only "Directory loaded" lines are picked out of it.
   const logPath = join(scratch, 'stdout.log');
-  const proc = group.start(name, process.execPath, [join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
+  // As `npm start` runs it (--expose-gc: the outpost returns the first load's garbage at once).
+  const proc = group.start(name, process.execPath, ['--expose-gc', join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
   const follower = new LogFollower(logPath, '"event":"Directory loaded"');
   return {
     proc,

@@ -80,8 +80,21 @@ export function memoryOf(pid: number): { rss: number; peak: number } | undefined
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+// The OS may hand a just-released port out again: never give the same one twice in one run.
+const handedOut = new Set<number>();
+
 /** A TCP port that was free on 127.0.0.1 a moment ago (bound and released; the caller binds it next). */
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -22,6 +22,7 @@ import { fingerprintInSnapshot, fingerprintOfUser } from './fingerprint.js';
 import { LdapRequestHandler } from './handler.js';
 import { ldapMetrics } from './metrics.js';
 import { LdapProvider } from './provider.js';
+import { collectGarbageIfExposed } from '../../util/memory.js';
 import type { BindCacheOptions } from './bind-cache.js';
 import type { BindShare, SharedBind } from './bind-share.js';
 import { LDAP_OUTPOST_QUERY } from './bind.js';
@@ -100,11 +101,15 @@ export class LdapModule implements OutpostModule {
     await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
     this.#ctx.certificates.retain(certificates);
 
+    let firstLoad = false;
     for (const p of next) {
       if (p.config.searchMode !== 'cached') continue;
+      firstLoad ||= p.snapshot === undefined;
       await this.#loadSnapshot(ctx.api, p);
     }
     this.#providers = next;
+    // Only after a first load: a full collection of a large heap pauses everything, which nobody waits on yet.
+    if (firstLoad && this.#providers.length > 0) collectGarbageIfExposed();
     await Promise.all(next.map((p) => this.#recheckBindCache(ctx.api, p)));
     this.#scheduleWarmup(ctx.rootConfig.cacheTimeoutFlows);
   }
