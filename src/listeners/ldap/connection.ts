@@ -154,14 +154,13 @@ function buildFinal(kind: FinalKind, resultCode: number, options: DoneOptions | 
 
 type State = 'open' | 'closing' | 'closed';
 
-
 class Operation implements ResponseSink {
   readonly messageID: number;
   readonly finalKind: FinalKind;
   readonly isBind: boolean;
   /** Created on first use: an AbortController per operation is a measurable share of a cached bind. */
   #controller: AbortController | undefined;
-  #aborted = false;
+  /** Set once aborted (Abandon, Unbind, close). */
   #abortReason: Error | undefined;
   finished = false;
   private readonly conn: LdapConnection;
@@ -182,14 +181,13 @@ class Operation implements ResponseSink {
   }
 
   abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
+    if (this.#abortReason !== undefined) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#abortReason !== undefined;
   }
 
   send(op: LdapOp, controls: readonly Control[] = []): Promise<void> | undefined {
