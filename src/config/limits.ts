@@ -96,6 +96,8 @@ export const LDAP_LIMITS = Object.freeze({
   maxWriteBufferBytes: 4 * 1024 * 1024,
   /** Cached bind mode: sessions kept per provider. */
   maxCachedBindSessions: 100_000,
+  /** Bind DNs remembered with their provider and username (DNs up to 512 characters; cleared when full). */
+  bindTargetMemoEntries: 4_096,
   /**
    * Cached bind mode: a cached success is reused at most this long (also when the core's session cookie has no
    * expiry, which authentik's default login stage issues), so a changed password stops working within it.

@@ -42,6 +42,8 @@ export interface BindOutcome {
 export interface BindDeps {
   api: CoreApi;
   providers: readonly LdapProvider[];
+  /** Remembers resolved bind DNs (optional: without it every bind parses its DN). */
+  targets?: BindTargetMemo;
   requireTls: boolean;
   timeoutMs: number;
 }
@@ -72,6 +74,61 @@ export function bindUsername(provider: LdapProvider, rdns: readonly string[], dn
   return username === '' ? undefined : username;
 }
 
+/** Where a bind DN goes, or the refusal of a DN no user may bind with. */
+export type BindTarget = { provider: LdapProvider; username: string; normalizedDn: string } | BindOutcome;
+
+/** The DN rules: parse, route by the longest base, then the allowed paths. */
+export function bindTarget(name: string, providers: readonly LdapProvider[]): BindTarget {
+  const dn = tryParseDn(name);
+  if (dn === null) return refuse(ResultCode.invalidDNSyntax, 'invalid_dn', 'invalid DN syntax');
+  const rdns = normalizedRdns(dn);
+  const provider = routeByDn(providers, rdns);
+  if (provider === undefined) return refuse(ResultCode.insufficientAccessRights, 'no_provider', 'no provider for this DN');
+  const username = bindUsername(provider, rdns, dn);
+  if (username === undefined) {
+    return refuse(ResultCode.invalidCredentials, 'invalid_dn', 'bind DN must be cn=<user>,ou=users,<base> or cn=<user>,<base>', provider);
+  }
+  return { provider, username, normalizedDn: rdns.join(',') };
+}
+
+/** Longest bind DN remembered; longer ones are parsed every time (bounds the memo's memory). */
+const MAX_MEMO_DN_LENGTH = 512;
+
+/**
+ * Bind DNs already resolved against the current providers: clients (service accounts, NAS boxes) bind with the same
+ * few DNs over and over, and parsing and routing was a tenth of a cached bind. Cleared when the providers change
+ * and when full. Results are shared, never mutated.
+ */
+export class BindTargetMemo {
+  readonly #max: number;
+  readonly #targets = new Map<string, BindTarget>();
+  #providers: readonly LdapProvider[] | undefined;
+
+  constructor(maxEntries: number) {
+    this.#max = maxEntries;
+  }
+
+  get size(): number {
+    return this.#targets.size;
+  }
+
+  resolve(name: string, providers: readonly LdapProvider[]): BindTarget {
+    if (providers !== this.#providers) {
+      this.#targets.clear();
+      this.#providers = providers;
+    }
+    let target = this.#targets.get(name);
+    if (target === undefined) {
+      target = bindTarget(name, providers);
+      if (name.length <= MAX_MEMO_DN_LENGTH) {
+        if (this.#targets.size >= this.#max) this.#targets.clear();
+        this.#targets.set(name, target);
+      }
+    }
+    return target;
+  }
+}
+
 /**
  * Answers synchronously when no core call is needed (refusals by rule, anonymous, a cache hit), so the hot path
  * of a cached bind costs no promise; otherwise returns the flow's promise.
@@ -91,16 +148,9 @@ export function simpleBind(req: BindRequest, password: Buffer, conn: LdapConnect
     // RFC 4513 5.1.2: an unauthenticated bind (DN, no password) is refused by default.
     return refuse(ResultCode.unwillingToPerform, 'invalid_credentials', 'unauthenticated bind (DN without password) is not allowed');
   }
-  const dn = tryParseDn(req.name);
-  if (dn === null) return refuse(ResultCode.invalidDNSyntax, 'invalid_dn', 'invalid DN syntax');
-  const rdns = normalizedRdns(dn);
-  const provider = routeByDn(deps.providers, rdns);
-  if (provider === undefined) return refuse(ResultCode.insufficientAccessRights, 'no_provider', 'no provider for this DN');
-  const username = bindUsername(provider, rdns, dn);
-  if (username === undefined) {
-    return refuse(ResultCode.invalidCredentials, 'invalid_dn', 'bind DN must be cn=<user>,ou=users,<base> or cn=<user>,<base>', provider);
-  }
-  const normalizedDn = rdns.join(',');
+  const target = deps.targets?.resolve(req.name, deps.providers) ?? bindTarget(req.name, deps.providers);
+  if ('resultCode' in target) return target;
+  const { provider, username, normalizedDn } = target;
 
   const cache = provider.bindCache;
   if (cache !== undefined) {

@@ -10,7 +10,7 @@ import { Oid } from '../../protocol/ldap/oids.js';
 import { ResultCode } from '../../protocol/ldap/result-codes.js';
 import { LDAP_LIMITS } from '../../config/limits.js';
 import { authStateOf } from './auth-state.js';
-import { LDAP_OUTPOST_QUERY, simpleBind, type BindOutcome } from './bind.js';
+import { BindTargetMemo, LDAP_OUTPOST_QUERY, simpleBind, type BindOutcome } from './bind.js';
 import type { LdapMetrics, LdapRequestType } from './metrics.js';
 import type { LdapProvider } from './provider.js';
 import { SessionConnections } from './sessions.js';
@@ -37,6 +37,7 @@ export class LdapRequestHandler implements LdapHandler {
   readonly #sessions = new SessionConnections();
   readonly #paged = new WeakMap<LdapConnectionView, PagedSearches>();
   readonly #unbinds = new Set<Promise<void>>();
+  readonly #bindTargets = new BindTargetMemo(LDAP_LIMITS.bindTargetMemoEntries);
 
   constructor(deps: LdapHandlerDeps) {
     this.#deps = deps;
@@ -127,6 +128,7 @@ export class LdapRequestHandler implements LdapHandler {
     const outcome = simpleBind(op, op.auth.password, conn, {
       api: this.#deps.api,
       providers: this.#deps.providers(),
+      targets: this.#bindTargets,
       requireTls: this.#deps.requireTls,
       timeoutMs: this.#deps.bindTimeoutMs,
     });
