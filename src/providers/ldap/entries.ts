@@ -270,7 +270,7 @@ function flatStringAttributes(attributes: Readonly<Record<string, unknown>>, sub
     const lower = name.toLowerCase();
     if (lowerNames.includes(lower)) return undefined;
     lowerNames.push(lower);
-    out.push({ name, values: [substitute === undefined || value.indexOf('%s') < 0 ? value : value.replaceAll('%s', substitute)] });
+    out.push({ name, values: [scalarText(value, substitute) as string] });
   }
   if (out.length > 1) out.sort(byName);
   return out;
