@@ -1,17 +1,16 @@
 /**
  * The embedded core's own cost of one LDAP bind, without the outpost: the same HTTP calls an uncached bind makes
- * (flow executor GET, one POST per challenge with redirects followed, check_access, users/me), issued by a
- * minimal client over node:http keep-alive with the outpost's socket pool size. Run as its own process so its
- * CPU time is separate.
+ * (flow executor GET, one POST per challenge with redirects followed, check_access, users/me), issued through the
+ * outpost's own HTTP transport (the cheapest client measured, bench/http-client.ts) with its socket pool size.
+ * Run as its own process so its CPU time is separate.
  *
  *   AKO_BENCH_TOKEN=<outpost token> node dist/bench/flow-direct.js '<json options>'
  *     {"url":"http://127.0.0.1:port/","concurrency":1,"seconds":5,"warmupSeconds":1,"lo":1,"hi":1000}
  *
  * Prints {"event":"measure"}, {"event":"end"} around the measured window, then one JSON result line.
  */
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_SOCKETS } from '../src/core-api/http-transport.js';
+import { DEFAULT_MAX_SOCKETS, HttpTransport } from '../src/core-api/http-transport.js';
 
 interface Options {
   url: string;
@@ -60,7 +59,7 @@ const MAX_BODY = 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 
 class Client {
-  readonly agent: http.Agent;
+  readonly transport: HttpTransport;
   readonly base: URL;
 
   constructor(
@@ -70,11 +69,10 @@ class Client {
   ) {
     this.base = new URL(url);
     // The outpost's pool size, so the core sees the same number of connections from both clients.
-    const sockets = Math.min(concurrency, DEFAULT_MAX_SOCKETS);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+    this.transport = new HttpTransport({ maxSockets: Math.min(concurrency, DEFAULT_MAX_SOCKETS), maxResponseBytes: MAX_BODY });
   }
 
-  request(method: 'GET' | 'POST', path: string, cookies: Map<string, string>, body?: string, bearer = false): Promise<Reply> {
+  async request(method: 'GET' | 'POST', path: string, cookies: Map<string, string>, body?: string, bearer = false): Promise<Reply> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': 'ak-outpost-bench/flow-direct',
@@ -83,36 +81,10 @@ class Client {
     if (bearer) headers['authorization'] = `Bearer ${this.token}`;
     else headers['x-authentik-outpost-token'] = this.token;
     if (cookies.size > 0) headers['cookie'] = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { agent: this.agent, host: this.base.hostname, port: this.base.port, method, path, headers, timeout: TIMEOUT_MS },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_BODY) req.destroy(new Error('response too large'));
-            else chunks.push(c);
-          });
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              location: res.headers.location,
-              setCookie: res.headers['set-cookie'] ?? [],
-              body: Buffer.concat(chunks),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', reject);
-      req.end(body);
-    });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.transport.request({ method, url: new URL(path, this.base), headers, ...(body !== undefined ? { body } : {}), timeoutMs: TIMEOUT_MS });
+    const location = res.headers['location'];
+    return { status: res.status, location: typeof location === 'string' ? location : undefined, setCookie: res.setCookie, body: res.body };
   }
 
   /** One exchange with same-origin redirects followed and cookies kept, like the outpost's flow client. */
@@ -260,7 +232,7 @@ async function main(): Promise<void> {
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     })}\n`,
   );
-  client.agent.destroy();
+  client.transport.close();
 }
 
 main().catch((err: unknown) => {

@@ -464,7 +464,7 @@ class Bench {
         },
         {
           section: '5',
-          what: `core alone, same HTTP calls: p50 / p99 ${this.note('Uncached bind overhead = LDAP bind latency through an outpost whose provider binds directly (bind_mode direct, every bind runs the flow) minus the latency of the same HTTP calls (executor GET, one POST per challenge, redirects, check_access, users/me) issued by bench/flow-direct.ts, a minimal keep-alive client in its own process with the same socket pool size as the outpost (64), against the same core at the same concurrency. At 256 in flight the core is saturated, so both latencies are mostly queueing (in flight ÷ throughput) and the difference tracks the throughput difference; "outpost CPU per bind" is the queueing-free cost.')}`,
+          what: `core alone, same HTTP calls: p50 / p99 ${this.note('Uncached bind overhead = LDAP bind latency through an outpost whose provider binds directly (bind_mode direct, every bind runs the flow) minus the latency of the same HTTP calls (executor GET, one POST per challenge, redirects, check_access, users/me) issued by bench/flow-direct.ts through the same HTTP transport as the outpost, in its own process with the same socket pool size (64), against the same core at the same concurrency. At 256 in flight the core is saturated, so both latencies are mostly queueing (in flight ÷ throughput) and the difference tracks the throughput difference; "outpost CPU per bind" is the queueing-free cost.')}`,
           load: label,
           ours: `${fmtNum(flow.p50)} / ${fmtNum(flow.p99)} ms, ${fmtInt(flow.opsPerSecond)} flows/s`,
           slapd: '—',

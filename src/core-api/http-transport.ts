@@ -1,18 +1,33 @@
 /**
- * A small HTTP/1.1 client for talking to the core: node:http/node:https with one keep-alive agent per transport,
- * a deadline per request, bounded response bodies, AUTHENTIK_INSECURE and unix-socket hosts. Two faces: `request`
- * (raw, every Set-Cookie value, no redirect handling) for the flow executor, and `fetch` (WHATWG-compatible) for
- * openapi-fetch. Chosen over the global fetch after bench/http-client.ts (figures in the report of that bench).
+ * The HTTP/1.1 client of the core link: a keep-alive connection pool over node:net / node:tls (or a unix socket),
+ * the wire format in protocol/http1, a deadline per request, bounded response bodies, AUTHENTIK_INSECURE. Two
+ * faces: `request` (raw, every Set-Cookie value, no redirect handling) for the flow executor, and `fetch`
+ * (WHATWG-compatible) for openapi-fetch.
+ *
+ * Why not node:http: an uncached bind is eight sequential exchanges with the core, and node:http's
+ * ClientRequest/IncomingMessage/stream machinery cost about 0.2 ms of CPU per exchange here, as much as the
+ * core's own work. bench/http-client.ts compares the three (global fetch, node:http, this one).
  */
-import http from 'node:http';
-import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { CoreError } from '../errors.js';
+import {
+  DEFAULT_HTTP1_LIMITS,
+  Http1Error,
+  ResponseParser,
+  serializeRequest,
+  type Http1Headers,
+  type Http1Limits,
+  type Http1Response,
+} from '../protocol/http1/codec.js';
 
 export const DEFAULT_MAX_SOCKETS = 64;
 /** Below the 5 s idle timeout of common servers (Node, gunicorn), so we rarely reuse a socket being closed. */
 export const DEFAULT_FREE_SOCKET_TIMEOUT_MS = 4_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Requests waiting for a free connection (per origin) beyond which new ones fail at once. */
+export const DEFAULT_MAX_QUEUED = 4_096;
 
 export interface HttpTransportOptions {
   /** AUTHENTIK_INSECURE: do not verify the core's TLS certificate. */
@@ -22,6 +37,8 @@ export interface HttpTransportOptions {
   maxSockets?: number;
   freeSocketTimeoutMs?: number;
   maxResponseBytes?: number;
+  /** Requests queued for a connection (per origin). */
+  maxQueued?: number;
   /** Deadline of `fetch` calls whose Request carries no signal that fires earlier. */
   requestTimeoutMs?: number;
 }
@@ -38,7 +55,8 @@ export interface TransportRequest {
 
 export interface TransportResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  /** Lower-case names; repeated headers joined with ", " except set-cookie (a list). */
+  headers: Http1Headers;
   /** Every Set-Cookie header value, in order. */
   setCookie: string[];
   body: Buffer;
@@ -47,37 +65,35 @@ export interface TransportResponse {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export class HttpTransport {
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly pools = new Map<string, OriginPool>();
   private readonly socketPath: string | undefined;
-  private readonly maxResponseBytes: number;
+  private readonly insecure: boolean;
+  private readonly maxSockets: number;
+  private readonly maxQueued: number;
+  private readonly freeSocketTimeoutMs: number;
+  private readonly limits: Http1Limits;
   private readonly requestTimeoutMs: number;
 
   constructor(options: HttpTransportOptions = {}) {
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
-      maxFreeSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
-      // The agent applies this to idle (free) sockets; in-flight requests set their own timeout.
-      timeout: options.freeSocketTimeoutMs ?? DEFAULT_FREE_SOCKET_TIMEOUT_MS,
-      scheduling: 'lifo' as const,
-    };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: options.insecure !== true });
     this.socketPath = options.socketPath;
-    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.insecure = options.insecure === true;
+    this.maxSockets = Math.max(1, options.maxSockets ?? DEFAULT_MAX_SOCKETS);
+    this.maxQueued = Math.max(0, options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.freeSocketTimeoutMs = options.freeSocketTimeoutMs ?? DEFAULT_FREE_SOCKET_TIMEOUT_MS;
+    this.limits = { ...DEFAULT_HTTP1_LIMITS, maxBodyBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   /** One exchange; rejects with CoreError ('transport', 'timeout' or 'unexpected_response' for oversize bodies). */
   async request(req: TransportRequest): Promise<TransportResponse> {
     const url = typeof req.url === 'string' ? new URL(req.url) : req.url;
+    const deadline = Date.now() + req.timeoutMs;
     try {
-      return await this.once(req, url);
+      return await this.once(req, url, req.timeoutMs);
     } catch (err) {
       // A kept-alive socket the server closed just as we reused it: safe to repeat an idempotent request once.
       if (err instanceof StaleSocketError && IDEMPOTENT.has(req.method.toUpperCase())) {
-        return await this.once(req, url);
+        return await this.once(req, url, Math.max(1, deadline - Date.now()));
       }
       throw err instanceof StaleSocketError ? err.coreError : err;
     }
@@ -114,13 +130,41 @@ export class HttpTransport {
     return new Response(nullBody ? null : res.body, { status: res.status, headers: responseHeaders });
   };
 
-  /** Closes idle sockets and refuses nothing: in-flight requests finish on their own sockets. */
+  /** Closes idle connections; in-flight requests finish on their own connections, which then close. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const pool of this.pools.values()) pool.closeIdle();
   }
 
-  private once(req: TransportRequest, url: URL): Promise<TransportResponse> {
+  private pool(url: URL): OriginPool {
+    const secure = url.protocol === 'https:';
+    const key = this.socketPath !== undefined ? `${url.protocol}unix:${this.socketPath}` : `${url.protocol}//${url.host}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+      const socketPath = this.socketPath;
+      const insecure = this.insecure;
+      const connect = (): net.Socket => {
+        if (secure) {
+          const options: tls.ConnectionOptions = { rejectUnauthorized: !insecure, ALPNProtocols: ['http/1.1'] };
+          if (socketPath !== undefined) options.path = socketPath;
+          else {
+            options.host = hostname;
+            options.port = port;
+            // SNI carries names only, never addresses (RFC 6066 3).
+            if (net.isIP(hostname) === 0) options.servername = hostname;
+          }
+          return tls.connect(options);
+        }
+        return socketPath !== undefined ? net.connect({ path: socketPath }) : net.connect({ host: hostname, port });
+      };
+      pool = new OriginPool(connect, this.maxSockets, this.maxQueued, this.freeSocketTimeoutMs);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  private once(req: TransportRequest, url: URL, timeoutMs: number): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
       const secure = url.protocol === 'https:';
       if (!secure && url.protocol !== 'http:') {
@@ -132,78 +176,64 @@ export class HttpTransport {
         reject(abortError(req.signal, label));
         return;
       }
-      const headers: http.OutgoingHttpHeaders = { ...req.headers };
-      if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
-      const options: https.RequestOptions = {
-        method: req.method,
-        agent: secure ? this.httpsAgent : this.httpAgent,
-        path: `${url.pathname}${url.search}`,
-        headers,
-        timeout: req.timeoutMs,
-      };
-      if (this.socketPath !== undefined) {
-        options.socketPath = this.socketPath;
-        if (headers['host'] === undefined) headers['host'] = 'localhost';
-      } else {
-        options.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-        options.port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-        if (secure) options.servername = options.hostname;
+      const headers = req.headers ?? {};
+      let wire: Buffer;
+      try {
+        const host = headers['host'] ?? (this.socketPath !== undefined ? 'localhost' : url.host);
+        wire = serializeRequest(req.method, `${url.pathname}${url.search}`, host, headers, req.body);
+      } catch (err) {
+        reject(new CoreError('transport', `${label}: ${err instanceof Error ? err.message : String(err)}`));
+        return;
       }
 
+      const pool = this.pool(url);
       let settled = false;
+      let connection: Connection | undefined;
       const finish = (err: Error | undefined, value?: TransportResponse): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         req.signal?.removeEventListener('abort', onAbort);
+        if (connection === undefined) pool.cancel(waiter);
         if (err !== undefined) {
-          request.destroy();
+          // A connection in the middle of an exchange cannot carry another one.
+          connection?.destroy();
           reject(err);
         } else if (value !== undefined) {
           resolve(value);
         }
       };
       const onAbort = (): void => finish(abortError(req.signal, label));
-      const timer = setTimeout(
-        () => finish(new CoreError('timeout', `${label}: no complete answer within ${req.timeoutMs} ms`)),
-        req.timeoutMs,
-      );
+      const timer = setTimeout(() => finish(new CoreError('timeout', `${label}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
       req.signal?.addEventListener('abort', onAbort, { once: true });
 
-      const request = (secure ? https : http).request(options, (res) => {
-        const status = res.statusCode ?? 0;
-        const declared = Number(res.headers['content-length'] ?? '0');
-        if (declared > this.maxResponseBytes) {
-          finish(oversize(label, this.maxResponseBytes));
+      const waiter = (conn: Connection | Error): void => {
+        if (settled) {
+          if (!(conn instanceof Error)) pool.release(conn, true);
           return;
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.maxResponseBytes) {
-            finish(oversize(label, this.maxResponseBytes));
+        if (conn instanceof Error) {
+          finish(new CoreError('transport', `${label}: ${conn.message}`));
+          return;
+        }
+        connection = conn;
+        const reused = conn.served > 0;
+        conn.send(wire, new ResponseParser(req.method, this.limits), (err, response) => {
+          if (err !== undefined) {
+            if (settled) return;
+            const core = connectionError(label, err, this.limits);
+            // Nothing came back on a socket that had served before: the server closed it while idle.
+            finish(reused && err.received === 0 ? new StaleSocketError(core) : core);
             return;
           }
-          chunks.push(chunk);
+          pool.release(conn, response!.reusable);
+          if (!settled) {
+            const r = response!;
+            finish(undefined, { status: r.status, headers: r.headers, setCookie: r.setCookie, body: r.body });
+          }
         });
-        res.on('end', () => {
-          const setCookie = res.headers['set-cookie'] ?? [];
-          finish(undefined, { status, headers: res.headers, setCookie, body: Buffer.concat(chunks, size) });
-        });
-        res.on('error', (err) => finish(transportError(label, err)));
-        res.on('aborted', () => finish(new CoreError('transport', `${label}: connection closed mid-response`)));
-      });
-      request.on('timeout', () => {
-        finish(new CoreError('timeout', `${label}: socket idle for ${req.timeoutMs} ms`));
-      });
-      request.on('error', (err: NodeJS.ErrnoException) => {
-        const core = transportError(label, err);
-        const stale = request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-        finish(stale ? new StaleSocketError(core) : core);
-      });
-      if (req.body !== undefined) request.end(req.body);
-      else request.end();
+      };
+      pool.acquire(waiter);
     });
   }
 }
@@ -212,6 +242,224 @@ class StaleSocketError extends Error {
   constructor(readonly coreError: CoreError) {
     super(coreError.message);
   }
+}
+
+/** A failed exchange: the cause, and how many response bytes had arrived. */
+class ExchangeError extends Error {
+  constructor(
+    message: string,
+    readonly received: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Waiter = (connection: Connection | Error) => void;
+
+/** Connections to one origin: LIFO idle list, at most maxSockets open, a bounded FIFO of waiting requests. */
+class OriginPool {
+  private readonly idle: Connection[] = [];
+  private open = 0;
+  private readonly waiting: Waiter[] = [];
+  /** close() was called: connections close after their exchange instead of idling (until the next request). */
+  private closing = false;
+
+  constructor(
+    private readonly connect: () => net.Socket,
+    private readonly maxSockets: number,
+    private readonly maxQueued: number,
+    private readonly idleTimeoutMs: number,
+  ) {}
+
+  acquire(waiter: Waiter): void {
+    this.closing = false;
+    const conn = this.takeIdle();
+    if (conn !== undefined) return waiter(conn);
+    if (this.open < this.maxSockets) return waiter(this.create());
+    if (this.waiting.length >= this.maxQueued) return waiter(new Error(`more than ${this.maxQueued} requests waiting for a connection`));
+    this.waiting.push(waiter);
+  }
+
+  cancel(waiter: Waiter): void {
+    const index = this.waiting.indexOf(waiter);
+    if (index >= 0) this.waiting.splice(index, 1);
+  }
+
+  /** A connection is done with its exchange: hand it to the next waiter, keep it idle, or close it. */
+  release(conn: Connection, reusable: boolean): void {
+    if (!reusable || conn.closed || this.closing) {
+      conn.destroy();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next !== undefined) return next(conn);
+    conn.park(this.idleTimeoutMs);
+    this.idle.push(conn);
+  }
+
+  /** Called once per connection when it closes, whatever the reason. */
+  closed(conn: Connection): void {
+    this.open--;
+    const index = this.idle.indexOf(conn);
+    if (index >= 0) this.idle.splice(index, 1);
+    // A slot came free: the oldest waiter gets a new connection.
+    const next = this.waiting.shift();
+    if (next !== undefined) next(this.create());
+  }
+
+  closeIdle(): void {
+    this.closing = true;
+    for (const conn of this.idle.splice(0)) conn.destroy();
+  }
+
+  private takeIdle(): Connection | undefined {
+    for (let conn = this.idle.pop(); conn !== undefined; conn = this.idle.pop()) {
+      if (!conn.closed) {
+        conn.unpark();
+        return conn;
+      }
+    }
+    return undefined;
+  }
+
+  private create(): Connection {
+    this.open++;
+    let socket: net.Socket;
+    try {
+      socket = this.connect();
+    } catch (err) {
+      // Synchronous connect failures (bad options) still go through the close path once.
+      socket = new net.Socket();
+      const conn = new Connection(socket, this);
+      queueMicrotask(() => conn.fail(err instanceof Error ? err : new Error(String(err))));
+      return conn;
+    }
+    return new Connection(socket, this);
+  }
+}
+
+type ExchangeCallback = (err: ExchangeError | undefined, response?: Http1Response) => void;
+
+/** One socket: at most one exchange at a time; its bytes go to that exchange's parser. */
+class Connection {
+  closed = false;
+  /** Exchanges completed on this connection (0: fresh). */
+  served = 0;
+  private parser: ResponseParser | null = null;
+  private callback: ExchangeCallback | null = null;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closeReported = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly pool: OriginPool,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.onClose());
+  }
+
+  send(bytes: Buffer, parser: ResponseParser, callback: ExchangeCallback): void {
+    this.parser = parser;
+    this.callback = callback;
+    this.socket.write(bytes);
+  }
+
+  /** Idle in the pool: does not keep the process alive, and closes after `timeoutMs`. */
+  park(timeoutMs: number): void {
+    this.socket.unref();
+    this.idleTimer = setTimeout(() => this.destroy(), timeoutMs);
+    this.idleTimer.unref();
+  }
+
+  unpark(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.socket.ref();
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.markClosed();
+  }
+
+  fail(err: Error): void {
+    this.complete(new ExchangeError(err.message, this.parser?.received ?? 0, { cause: err }));
+    this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    const parser = this.parser;
+    if (parser === null) {
+      // Bytes nobody asked for: the stream is out of step, so the connection is not reused.
+      this.destroy();
+      return;
+    }
+    let step;
+    try {
+      step = parser.push(chunk);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (step.done) {
+      this.served++;
+      const callback = this.callback;
+      this.parser = null;
+      this.callback = null;
+      callback?.(undefined, step.response);
+    }
+  }
+
+  private onEnd(): void {
+    const parser = this.parser;
+    if (parser !== null) {
+      try {
+        const step = parser.end();
+        if (step.done) {
+          this.served++;
+          const callback = this.callback;
+          this.parser = null;
+          this.callback = null;
+          callback?.(undefined, { ...step.response, reusable: false });
+        }
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+    }
+    this.destroy();
+  }
+
+  private onClose(): void {
+    this.complete(new ExchangeError('connection closed', this.parser?.received ?? 0));
+    this.markClosed();
+  }
+
+  private complete(err: ExchangeError): void {
+    const callback = this.callback;
+    this.parser = null;
+    this.callback = null;
+    callback?.(err);
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    if (this.closeReported) return;
+    this.closeReported = true;
+    this.pool.closed(this);
+  }
+}
+
+function connectionError(label: string, err: ExchangeError, limits: Http1Limits): CoreError {
+  const cause = err.cause;
+  if (cause instanceof Http1Error && cause.kind === 'oversize') return oversize(label, limits.maxBodyBytes);
+  if (cause instanceof Http1Error && cause.kind === 'protocol') return new CoreError('unexpected_response', `${label}: ${cause.message}`, { cause });
+  return transportError(label, cause ?? err);
 }
 
 function transportError(label: string, err: unknown): CoreError {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreError } from '../../src/errors.js';
@@ -134,6 +134,124 @@ describe('HttpTransport raw API', () => {
   });
 });
 
+/** A TCP server that answers each request (read up to its blank line) with the pieces `script` returns. */
+async function rawServer(script: (request: string, index: number) => { pieces: string[]; close?: boolean }): Promise<{ url: string; connections: () => number; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buffered = '';
+    socket.on('data', async (chunk) => {
+      buffered += chunk.toString('latin1');
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const request = buffered.slice(0, end + 4);
+      buffered = buffered.slice(end + 4);
+      requests.push(request);
+      const { pieces, close } = script(request, requests.length - 1);
+      for (const piece of pieces) {
+        socket.write(Buffer.from(piece, 'latin1'));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      if (close === true) socket.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('HttpTransport on the wire', () => {
+  test('1xx skipped, chunked body in odd pieces with trailers, then the connection is reused', async () => {
+    const server = await rawServer(() => ({
+      pieces: ['HTTP/1.1 100 Cont', 'inue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Enc', 'oding: chunked\r\n\r\n3\r', '\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n', '\r\n'],
+    }));
+    const transport = new HttpTransport();
+    try {
+      assert.equal((await transport.request({ method: 'GET', url: `${server.url}/a`, timeoutMs: 2000 })).body.toString(), 'abcde');
+      assert.equal((await transport.request({ method: 'GET', url: `${server.url}/b`, timeoutMs: 2000 })).body.toString(), 'abcde');
+      assert.equal(server.connections(), 1);
+      assert.match(server.requests[0]!, /^GET \/a HTTP\/1\.1\r\nhost: 127\.0\.0\.1:\d+\r\n/);
+    } finally {
+      transport.close();
+      await server.close();
+    }
+  });
+
+  test('a body delimited by the close, and Connection: close, end the connection; the next request opens another', async () => {
+    const server = await rawServer((_request, index) =>
+      index === 0 ? { pieces: ['HTTP/1.1 200 OK\r\n\r\nuntil ', 'close'], close: true } : { pieces: ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'] },
+    );
+    const transport = new HttpTransport();
+    try {
+      assert.equal((await transport.request({ method: 'GET', url: `${server.url}/1`, timeoutMs: 2000 })).body.toString(), 'until close');
+      assert.equal((await transport.request({ method: 'GET', url: `${server.url}/2`, timeoutMs: 2000 })).body.toString(), 'ok');
+      assert.equal((await transport.request({ method: 'GET', url: `${server.url}/3`, timeoutMs: 2000 })).body.toString(), 'ok');
+      assert.equal(server.connections(), 3);
+    } finally {
+      transport.close();
+      await server.close();
+    }
+  });
+
+  test('a malformed answer is unexpected_response; a header that would split the request is never sent', async () => {
+    const server = await rawServer(() => ({ pieces: ['HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'] }));
+    const transport = new HttpTransport();
+    try {
+      await assert.rejects(transport.request({ method: 'GET', url: `${server.url}/`, timeoutMs: 2000 }), isCore('unexpected_response'));
+      await assert.rejects(
+        transport.request({ method: 'GET', url: `${server.url}/`, headers: { 'x-authentik-remote-ip': '1.2.3.4\r\nx-injected: 1' }, timeoutMs: 2000 }),
+        isCore('transport'),
+      );
+      assert.equal(server.requests.length, 1);
+    } finally {
+      transport.close();
+      await server.close();
+    }
+  });
+
+  test('requests waiting for a connection are bounded (maxQueued)', async () => {
+    const server = await serve((_req, res) => setTimeout(() => res.end('ok'), 30));
+    const transport = new HttpTransport({ maxSockets: 1, maxQueued: 1 });
+    try {
+      const results = await Promise.allSettled([0, 1, 2].map((i) => transport.request({ method: 'GET', url: `${server.url}/${i}`, timeoutMs: 2000 })));
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected']);
+      assert.ok(isCore('transport')((results[2] as PromiseRejectedResult).reason));
+    } finally {
+      transport.close();
+      await server.close();
+    }
+  });
+
+  test('a unix socket host: every request goes to the socket, with Host: localhost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ako-unix-'));
+    const path = join(dir, 'core.sock');
+    const server = http.createServer((req, res) => res.end(`${req.headers.host} ${req.url}`));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const transport = new HttpTransport({ socketPath: path });
+    try {
+      const res = await transport.request({ method: 'GET', url: 'http://localhost/api/v3/root/config/', timeoutMs: 2000 });
+      assert.equal(res.body.toString(), 'localhost /api/v3/root/config/');
+    } finally {
+      transport.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('HttpTransport fetch adapter', () => {
   test('Request in, Response out: method, headers, body, repeated Set-Cookie, 204', async () => {
     const server = await serve((req, res) => {
@@ -174,14 +292,25 @@ describe('TLS', () => {
         t.skip('openssl not available');
         return;
       }
-      const server = https.createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_req, res) => res.end('tls'));
+      let connections = 0;
+      const server = https.createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (req, res) => {
+        const servername = (req.socket as import('node:tls').TLSSocket).servername;
+        res.end(`tls ${servername === false || servername === undefined ? '-' : servername}`);
+      });
+      server.on('secureConnection', () => connections++);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const port = (server.address() as AddressInfo).port;
+      const url = `https://127.0.0.1:${port}/`;
       const strict = new HttpTransport();
       const insecure = new HttpTransport({ insecure: true });
       try {
         await assert.rejects(strict.request({ method: 'GET', url, timeoutMs: 2000 }), isCore('transport'));
-        assert.equal((await insecure.request({ method: 'GET', url, timeoutMs: 2000 })).body.toString(), 'tls');
+        // No SNI for an address (RFC 6066); a name is sent; the TLS connection is kept alive and reused.
+        assert.equal((await insecure.request({ method: 'GET', url, timeoutMs: 2000 })).body.toString(), 'tls -');
+        const named = `https://localhost:${port}/`;
+        assert.equal((await insecure.request({ method: 'GET', url: named, timeoutMs: 2000 })).body.toString(), 'tls localhost');
+        assert.equal((await insecure.request({ method: 'GET', url: named, timeoutMs: 2000 })).body.toString(), 'tls localhost');
+        assert.equal(connections, 2);
       } finally {
         strict.close();
         insecure.close();

@@ -8,18 +8,7 @@ import { formatDn, parseDn } from '../../../src/protocol/ldap/dn.js';
 import { decodeFilter, encodeFilter, formatFilter, parseFilter, type Filter } from '../../../src/protocol/ldap/filter.js';
 import { decodeMessage, encodeMessage } from '../../../src/protocol/ldap/messages.js';
 import { fixtures } from './fixtures.js';
-
-/** Small seeded PRNG (mulberry32): the same inputs on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../helpers/random.js';
 
 const random = mulberry32(0x1da9c0de);
 const int = (n: number): number => Math.floor(random() * n);
