@@ -7,7 +7,7 @@ import { ConfigError, CoreError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
 import { HttpFlowAttempt } from './flow.js';
 import { parseAuthentikHost, type CoreEndpoint } from './host.js';
-import { HttpTransport, type HttpTransportOptions } from './http-transport.js';
+import { HttpTransport, LeanRequest, type HttpTransportOptions } from './http-transport.js';
 import type {
   CertificateInfo,
   CertificatePair,
@@ -109,7 +109,10 @@ class HttpCoreClient implements CoreClient {
     });
     this.api = createClient<paths>({
       baseUrl: endpoint.apiBase,
-      fetch: this.transport.fetch,
+      // openapi-fetch builds requests with `new Request(url, init)` and reads a response's status, ok,
+      // headers.get() and text(): the lean classes do that much, without undici's copies and streams.
+      Request: LeanRequest as unknown as typeof Request,
+      fetch: this.transport.fetch as unknown as (input: Request) => Promise<Response>,
       headers: {
         Authorization: `Bearer ${options.token}`,
         'User-Agent': USER_AGENT,

@@ -1,8 +1,8 @@
 /**
  * The HTTP/1.1 client of the core link: a keep-alive connection pool over node:net / node:tls (or a unix socket),
  * the wire format in protocol/http1, a deadline per request, bounded response bodies, AUTHENTIK_INSECURE. Two
- * faces: `request` (raw, every Set-Cookie value, no redirect handling) for the flow executor, and `fetch`
- * (WHATWG-compatible) for openapi-fetch.
+ * faces: `request` (raw, every Set-Cookie value, no redirect handling) for the flow executor, and `fetch` with
+ * LeanRequest/LeanResponse for openapi-fetch (the WHATWG classes cost as much as the exchange itself).
  *
  * Why not node:http: an uncached bind is eight sequential exchanges with the core, and node:http's
  * ClientRequest/IncomingMessage/stream machinery cost about 0.2 ms of CPU per exchange here, as much as the
@@ -99,15 +99,19 @@ export class HttpTransport {
     }
   }
 
-  /** WHATWG fetch over this transport, for openapi-fetch. Redirects are returned, not followed. */
-  readonly fetch = async (input: Request): Promise<Response> => {
+  /**
+   * fetch for openapi-fetch: takes the LeanRequest it builds (or a WHATWG Request) and answers a LeanResponse.
+   * Redirects are returned, not followed.
+   */
+  readonly fetch = async (input: LeanRequest | Request): Promise<LeanResponse> => {
     const headers: Record<string, string> = {};
     input.headers.forEach((value, name) => {
       headers[name] = value;
     });
-    let body: Buffer | undefined;
-    if (input.method !== 'GET' && input.method !== 'HEAD' && input.body !== null) {
-      body = Buffer.from(await input.arrayBuffer());
+    let body: Buffer | string | undefined;
+    if (input.method !== 'GET' && input.method !== 'HEAD') {
+      if (input instanceof LeanRequest) body = input.body ?? undefined;
+      else if (input.body !== null) body = Buffer.from(await input.arrayBuffer());
     }
     const res = await this.request({
       method: input.method,
@@ -115,19 +119,12 @@ export class HttpTransport {
       headers,
       ...(body !== undefined ? { body } : {}),
       timeoutMs: this.requestTimeoutMs,
-      signal: input.signal,
+      ...(input.signal !== null ? { signal: input.signal } : {}),
     });
     if (res.status < 200 || res.status > 599) {
       throw new CoreError('http_status', `unexpected HTTP status ${res.status}`, { status: res.status });
     }
-    const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value === undefined) continue;
-      if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
-      else responseHeaders.append(name, value);
-    }
-    const nullBody = input.method === 'HEAD' || res.status === 204 || res.status === 205 || res.status === 304;
-    return new Response(nullBody ? null : res.body, { status: res.status, headers: responseHeaders });
+    return new LeanResponse(res, input.method === 'HEAD');
   };
 
   /** Closes idle connections; in-flight requests finish on their own connections, which then close. */
@@ -235,6 +232,68 @@ export class HttpTransport {
       };
       pool.acquire(waiter);
     });
+  }
+}
+
+/**
+ * What openapi-fetch builds with `new Request(url, init)` (its `Request` option), holding only what `fetch` above
+ * reads: undici's Request validates and copies far more, and its body is a stream.
+ */
+export class LeanRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: string | Buffer | null;
+  readonly signal: AbortSignal | null;
+
+  constructor(input: string | URL, init: { method?: string; headers?: ConstructorParameters<typeof Headers>[0]; body?: unknown; signal?: AbortSignal | null } = {}) {
+    this.url = String(input);
+    this.method = (init.method ?? 'GET').toUpperCase();
+    this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+    const body = init.body;
+    if (body === undefined || body === null) this.body = null;
+    else if (typeof body === 'string' || Buffer.isBuffer(body)) this.body = body;
+    else if (body instanceof Uint8Array) this.body = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    else throw new TypeError('LeanRequest: the body must be a string or bytes');
+    this.signal = init.signal ?? null;
+  }
+}
+
+/** The answer `fetch` gives openapi-fetch: status, ok, headers.get() and the body as text, JSON or bytes. */
+export class LeanResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  readonly #body: Buffer | null;
+
+  constructor(res: TransportResponse, head: boolean) {
+    this.status = res.status;
+    this.ok = res.status >= 200 && res.status <= 299;
+    const raw = res.headers;
+    const get = (name: string): string | null => {
+      const value = raw[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    };
+    this.headers = { get, has: (name) => get(name) !== null };
+    this.#body = head || res.status === 204 || res.status === 205 || res.status === 304 ? null : res.body;
+  }
+
+  /** Null when the response has no body (HEAD, 204, 205, 304), as in WHATWG. */
+  get body(): Buffer | null {
+    return this.#body;
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.#body === null ? '' : this.#body.toString('utf8'));
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    const body = this.#body ?? Buffer.alloc(0);
+    return Promise.resolve(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer);
   }
 }
 

@@ -8,7 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreError } from '../../src/errors.js';
-import { HttpTransport } from '../../src/core-api/http-transport.js';
+import { HttpTransport, LeanRequest } from '../../src/core-api/http-transport.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, perSocket: number) => void;
 
@@ -253,7 +253,7 @@ describe('HttpTransport on the wire', () => {
 });
 
 describe('HttpTransport fetch adapter', () => {
-  test('Request in, Response out: method, headers, body, repeated Set-Cookie, 204', async () => {
+  test('LeanRequest (as openapi-fetch builds it) or a WHATWG Request in, LeanResponse out: status, headers, body, 204', async () => {
     const server = await serve((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -269,13 +269,20 @@ describe('HttpTransport fetch adapter', () => {
     });
     const transport = new HttpTransport();
     try {
-      const res = await transport.fetch(new Request(`${server.url}/x`, { method: 'POST', headers: { authorization: 'Bearer t' }, body: '{"a":1}' }));
-      assert.equal(res.status, 404);
-      assert.deepEqual(res.headers.getSetCookie(), ['x=1', 'y=2']);
-      assert.deepEqual(await res.json(), { method: 'POST', auth: 'Bearer t', body: '{"a":1}' });
-      const empty = await transport.fetch(new Request(`${server.url}/empty`));
+      const lean = await transport.fetch(new LeanRequest(`${server.url}/x`, { method: 'post', headers: new Headers({ authorization: 'Bearer t' }), body: '{"a":1}' }));
+      assert.equal(lean.status, 404);
+      assert.equal(lean.ok, false);
+      assert.equal(lean.headers.get('Set-Cookie'), 'x=1, y=2');
+      assert.equal(lean.headers.get('Content-Type'), 'application/json');
+      assert.equal(lean.headers.get('x-absent'), null);
+      assert.deepEqual(await lean.json(), { method: 'POST', auth: 'Bearer t', body: '{"a":1}' });
+      const whatwg = await transport.fetch(new Request(`${server.url}/x`, { method: 'PUT', body: new Uint8Array([0x68, 0x69]) }));
+      assert.deepEqual(JSON.parse(Buffer.from(await whatwg.arrayBuffer()).toString()), { method: 'PUT', body: 'hi' });
+      const empty = await transport.fetch(new LeanRequest(`${server.url}/empty`));
       assert.equal(empty.status, 204);
+      assert.equal(empty.ok, true);
       assert.equal(empty.body, null);
+      assert.equal(await empty.text(), '');
     } finally {
       transport.close();
       await server.close();
