@@ -526,6 +526,18 @@ async function buildIndexes(
 ): Promise<Map<number, Map<string, Posting>>> {
   const indexes = new Map<number, Map<string, Posting>>();
   const states = new Map<number, IndexState>();
+  // member and memberOf values are the entries' own (interned) DN strings, each repeated many times: their
+  // keys are computed once per DN, not once per value.
+  const dnKeys = new Map<string, string>();
+  const memoDnKey = (key: (value: string) => string | null) => (dn: string): string | null => {
+    let k = dnKeys.get(dn);
+    if (k === undefined) {
+      const computed = key(dn);
+      if (computed === null) return null;
+      dnKeys.set(dn, (k = computed));
+    }
+    return k;
+  };
   const stateOf = (def: AttributeDef): IndexState => {
     let state = states.get(def.id);
     if (state === undefined) {
@@ -533,7 +545,7 @@ async function buildIndexes(
       state = {
         def,
         index,
-        valueKey: def.valueKey ?? ((v: string) => equalityKey(def.match, v)),
+        valueKey: def.valueKey !== undefined ? memoDnKey(def.valueKey) : (v: string) => equalityKey(def.match, v),
         isMember: def.key === 'member',
         sharedWithVirtualGroup: SHARED_WITH_VIRTUAL_GROUP.has(def.key),
         lastSlot: undefined,
