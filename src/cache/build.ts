@@ -691,15 +691,18 @@ export async function buildSnapshot(
   signal?.throwIfAborted();
   const builder = new SnapshotBuilder(provider, options.previous);
   const pageSize = options.pageSize === undefined ? {} : { pageSize: options.pageSize };
+  // The first load serves nobody yet: the core prepares the next page while this one is built. A refresh keeps
+  // to one request at a time, leaving CPU to the listeners.
+  const readAhead = options.previous === undefined;
   // Memberships as pks on both sides: the builder names them from the two listings, and the pages shrink to
   // about a third (users_obj repeats a whole user object per membership).
-  await core.forEachGroupPage({ ...pageSize, includeUsers: false }, (groups) => {
+  await core.forEachGroupPage({ ...pageSize, includeUsers: false, readAhead }, (groups) => {
     signal?.throwIfAborted();
     builder.addGroups(groups);
   });
   onProgress?.({ phase: 'groups', users: 0, groups: builder.groupCount });
   let nextReport = every;
-  await core.forEachUserPage({ ...pageSize, includeGroups: false }, (users) => {
+  await core.forEachUserPage({ ...pageSize, includeGroups: false, readAhead }, (users) => {
     signal?.throwIfAborted();
     builder.addUsers(users);
     if (builder.userCount >= nextReport) {

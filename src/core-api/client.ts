@@ -183,6 +183,7 @@ class HttpCoreClient implements CoreClient {
       (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
       (results) => onPage(normalizeAll(results, (item) => normalizeUser(item, membership))),
       query.pageSize,
+      query.readAhead,
     );
   }
 
@@ -201,6 +202,7 @@ class HttpCoreClient implements CoreClient {
       (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
       (results) => onPage(normalizeAll(results, (item) => normalizeGroup(item, membership))),
       query.pageSize,
+      query.readAhead,
     );
   }
 
@@ -298,22 +300,21 @@ class HttpCoreClient implements CoreClient {
 
   /**
    * page=1.. with page_size, while pagination.next > 0. Page 1 failing fails at once; a later page is retried up
-   * to pageRetries times (the reference retries forever) and then fails the whole listing.
+   * to pageRetries times (the reference retries forever) and then fails the whole listing. With `readAhead`, the
+   * next page is requested before `onPage` runs on the current one.
    */
   private async paginate(
     what: string,
     fetchPage: (query: PageQuery) => Promise<unknown>,
     onPage: (results: unknown[]) => void | Promise<void>,
     pageSize: number = this.pageSize,
+    readAhead = false,
   ): Promise<void> {
     const size = clampPageSize(pageSize);
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      let next: number;
-      let results: unknown[];
+    const load = async (page: number): Promise<{ results: unknown[]; next: number }> => {
       for (let attempt = 0; ; attempt++) {
         try {
-          ({ results, next } = normalizePage(await fetchPage({ page, page_size: size }), what));
-          break;
+          return normalizePage(await fetchPage({ page, page_size: size }), what);
         } catch (err) {
           const retryable = err instanceof CoreError && err.kind !== 'unexpected_response';
           if (page === 1 || !retryable || attempt >= this.pageRetries) throw withPage(err, what, page);
@@ -321,8 +322,19 @@ class HttpCoreClient implements CoreClient {
           await delay(this.pageRetryDelayMs * (attempt + 1));
         }
       }
+    };
+    let current = load(1);
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const { results, next } = await current;
+      const more = next > 0 && page < MAX_PAGES;
+      if (more && readAhead) {
+        current = load(page + 1);
+        // Observed now, awaited after onPage: a failure while onPage runs is not an unhandled rejection.
+        current.catch(() => undefined);
+      }
       await onPage(results);
       if (next <= 0) return;
+      if (more && !readAhead) current = load(page + 1);
     }
     throw new CoreError('unexpected_response', `${what}: more than ${MAX_PAGES} pages`);
   }

@@ -107,6 +107,11 @@ export interface UserQuery {
    * the caller resolves them (the cached directory does, from the group listing).
    */
   includeGroups?: boolean;
+  /**
+   * Ask for the next page while `onPage` works on this one (two requests in flight instead of one): the first
+   * directory load, when nothing is served yet and the core's and the outpost's work may overlap.
+   */
+  readAhead?: boolean;
 }
 
 export interface GroupQuery {
@@ -119,6 +124,11 @@ export interface GroupQuery {
    * (username ''); the caller resolves them (the cached directory does, from the user listing).
    */
   includeUsers?: boolean;
+  /**
+   * Ask for the next page while `onPage` works on this one (two requests in flight instead of one): the first
+   * directory load, when nothing is served yet and the core's and the outpost's work may overlap.
+   */
+  readAhead?: boolean;
 }
 
 export interface CertificateInfo {

@@ -214,6 +214,50 @@ describe('directory streaming', () => {
     });
   });
 
+  test('readAhead: the next page is asked for while the callback works on this one; without it, only after', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => user(i + 1));
+    await withCore({ directoryUsers: users }, {}, async (core, client) => {
+      const seen = (): number => core.requestsTo('/core/users/').length;
+      const settle = async (atLeast: number): Promise<number> => {
+        for (let i = 0; i < 100 && seen() < atLeast; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+        // A little longer, so a request that should not happen has its chance to show up.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return seen();
+      };
+      const sequential: number[] = [];
+      await client.forEachUserPage({ pageSize: 2 }, async () => {
+        sequential.push(await settle(0));
+      });
+      assert.deepEqual(sequential, [1, 2, 3]);
+      const before = seen();
+      const ahead: number[] = [];
+      await client.forEachUserPage({ pageSize: 2, readAhead: true }, async (page) => {
+        const index = ahead.length + 1;
+        ahead.push((await settle(before + Math.min(index + 1, 3))) - before);
+        assert.equal(page.length, index < 3 ? 2 : 1);
+      });
+      assert.deepEqual(ahead, [2, 3, 3]);
+      assert.deepEqual(core.requestsTo('/core/users/').slice(before).map((r) => r.query.get('page')), ['1', '2', '3']);
+    });
+  });
+
+  test('readAhead: a next page that keeps failing fails the listing after its retries, once the callback is done', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => user(i + 1));
+    await withCore({ directoryUsers: users }, {}, async (core, client) => {
+      core.failures.push({ path: '/core/users/', page: 2, status: 500, times: 100 });
+      let calls = 0;
+      await assert.rejects(
+        client.forEachUserPage({ pageSize: 2, readAhead: true }, async () => {
+          calls++;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+        }),
+        (err: unknown) => isCore('http_status', 500)(err) && /page 2/.test((err as Error).message),
+      );
+      assert.equal(calls, 1);
+      assert.equal(core.requestsTo('/core/users/').length, 1 + 4);
+    });
+  });
+
   test('groups: include_users/children/parents and member filters; a failing callback is not retried', async () => {
     const groups = [{ pk: 'g1', num_pk: 1, name: 'staff', users_obj: [{ pk: 1, username: 'user1' }], parents_obj: null, children_obj: [] }];
     await withCore({ directoryGroups: groups }, {}, async (core, client) => {
