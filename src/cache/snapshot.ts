@@ -228,8 +228,13 @@ export class DirectorySnapshot implements SearchView {
     return set;
   }
 
+  /**
+   * Whether equalityIndex() is the exact answer. Attributes shared with virtual groups are not: a user found by
+   * one of several values brings its virtual group along, which may lack that value. `member` is: a virtual
+   * group's only member is its own user, which is exactly the entry the union adds.
+   */
   indexIsExact(attr: AttrRef): boolean {
-    return !SHARED_WITH_VIRTUAL_GROUP.has(attr.key) && attr.key !== 'member';
+    return !SHARED_WITH_VIRTUAL_GROUP.has(attr.key);
   }
 
   inChain(attr: AttrRef, dnKey: string): IdSet | undefined {

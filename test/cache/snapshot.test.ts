@@ -6,6 +6,7 @@ import { escapeFilterValue, parseFilter } from '../../src/protocol/ldap/filter.j
 import { encodeEntryOp } from '../../src/protocol/ldap/search-response.js';
 import type { SearchResult, Viewer } from '../../src/providers/ldap/search/types.js';
 import { compileFilter } from '../../src/providers/ldap/search/compile.js';
+import { normalizeDnValue } from '../../src/providers/ldap/search/matching.js';
 import { BASE, FULL, PROVIDER, group, link, query, smallDirectory, user } from './fixtures.js';
 
 const U = `ou=users,${BASE}`;
@@ -204,6 +205,29 @@ describe('membership', () => {
     assert.deepEqual(dns(search(BASE, '(cn=bob)')), [`cn=bob,${U}`, `cn=bob,${V}`]);
     assert.deepEqual(dns(search(BASE, '(gidNumber=2002)')), [`cn=bob,${U}`, `cn=bob,${V}`]);
     assert.deepEqual(dns(search(BASE, `(member=cn=bob,${U})`)), [`cn=staff,${G}`, `cn=bob,${V}`]);
+  });
+});
+
+describe('(member=<DN>) from the index is the exact answer', () => {
+  test('the same entries as comparing every member value, for each user and group DN in other spellings', async () => {
+    const users = [user(1, 'Mixed.Case'), user(2, 'a,b'), user(3, 'x+y'), user(4, 'plain'), user(5, 'nobody')];
+    const groups = [group('p1', 'Team A', 1), group('p2', 'team#2', 2), group('p3', 'outer', 3)];
+    link(users, groups, { 'Team A': ['Mixed.Case', 'a,b', 'plain'], 'team#2': ['x+y', 'a,b'], outer: ['plain'] }, { 'Team A': ['outer'] });
+    const snap = await buildSnapshotFromData(PROVIDER, users, groups);
+    const all = snap.search(query(BASE, '(objectClass=*)'), FULL);
+    const entries = Array.from({ length: all.count }, (_, i) => all.entry(i));
+    const targets = entries.filter((e) => e.dn.endsWith(`,${U}`) || e.dn.endsWith(`,${G}`)).map((e) => e.dn);
+    assert.equal(targets.length, 8);
+    for (const dn of targets) {
+      const spellings = [dn, dn.toUpperCase(), dn.replace(/,/g, ', ').replace(/\\, /g, '\\,')];
+      const key = normalizeDnValue(dn);
+      const expected = entries.filter((e) => (e.attributes.find((a) => a.type === 'member')?.values ?? []).some((v) => normalizeDnValue(v) === key)).map((e) => e.dn);
+      for (const spelling of spellings) {
+        const filter = `(member=${escapeFilterValue(spelling)})`;
+        assert.deepEqual(dns(snap.search(query(BASE, filter), FULL)), expected, filter);
+        assert.ok(compileFilter(parseFilter(filter), snap).plan !== null, `${filter} is answered from the index`);
+      }
+    }
   });
 });
 
