@@ -229,8 +229,8 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
   // Logs (one line per request at the default level) go to a file, so reading them costs the driver nothing
   // while the outpost is measured; only "Directory loaded" lines are picked out of it.
   const logPath = join(scratch, 'stdout.log');
-  // As `npm start` runs it (see the README: a full GC after the first load, a 4 MiB young generation).
-  const proc = group.start(name, process.execPath, ['--expose-gc', '--max-semi-space-size=4', join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
+  // As `npm start` runs it (--expose-gc: the outpost returns the first load's garbage at once).
+  const proc = group.start(name, process.execPath, ['--expose-gc', join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
   const follower = new LogFollower(logPath, '"event":"Directory loaded"');
   return {
     proc,
