@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../helpers/random.js';
+import { mulberry32 } from '../../src/lib/random.js';
 import { DEFAULT_HTTP1_LIMITS, Http1Error, ResponseParser, serializeRequest, type Http1Limits, type Http1Response } from '../../src/protocol/http1/codec.js';
 
 /** Feeds `bytes` in the given pieces; the response, or the Http1Error, or 'more' when it never completes. */

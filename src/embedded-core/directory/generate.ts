@@ -10,6 +10,7 @@
 import type { Generation } from '../model.js';
 import type { DirectoryFile, GroupSpec, UserSpec } from './types.js';
 import { hashPassword } from './passwords.js';
+import { mulberry32 } from '../../lib/random.js';
 
 export interface GenerateOptions {
   users: number;
@@ -51,18 +52,6 @@ export function generatedGroupParent(index: number): number | undefined {
   return index > GROUP_FANOUT ? Math.floor((index - 1) / GROUP_FANOUT) : undefined;
 }
 
-/** mulberry32: small, fast, deterministic; quality is plenty for picking groups and salts. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const DEPARTMENTS = ['engineering', 'sales', 'support', 'finance', 'operations', 'research'];
 
@@ -72,7 +61,8 @@ export async function generateDirectory(options: GenerateOptions): Promise<Direc
   if (!Number.isInteger(groupCount) || groupCount < 0) throw new RangeError('groups must be a non-negative integer');
   const perUser = Math.min(options.groupsPerUser ?? 3, groupCount);
   const iterations = options.iterations ?? GENERATED_DEFAULT_ITERATIONS;
-  const random = prng(options.seed ?? 1);
+  // mulberry32: quality is plenty for picking groups and salts.
+  const random = mulberry32(options.seed ?? 1);
 
   const groups: GroupSpec[] = [];
   for (let g = 1; g <= groupCount; g++) {

@@ -137,14 +137,6 @@ export class ResponseParser {
           if (!interim) this.startBody();
           break;
         }
-        case State.fixed: {
-          const take = Math.min(this.remaining, data.length - offset);
-          this.addBody(data.subarray(offset, offset + take));
-          offset += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.state = State.done;
-          break;
-        }
         case State.chunkSize: {
           const eol = data.indexOf(0x0a, offset);
           if (eol < 0) {
@@ -165,12 +157,13 @@ export class ResponseParser {
           }
           break;
         }
+        case State.fixed:
         case State.chunkData: {
           const take = Math.min(this.remaining, data.length - offset);
           this.addBody(data.subarray(offset, offset + take));
           offset += take;
           this.remaining -= take;
-          if (this.remaining === 0) this.state = State.chunkDataEnd;
+          if (this.remaining === 0) this.state = this.state === State.fixed ? State.done : State.chunkDataEnd;
           break;
         }
         case State.chunkDataEnd: {

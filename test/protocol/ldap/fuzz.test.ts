@@ -8,7 +8,7 @@ import { formatDn, parseDn } from '../../../src/protocol/ldap/dn.js';
 import { decodeFilter, encodeFilter, formatFilter, parseFilter, type Filter } from '../../../src/protocol/ldap/filter.js';
 import { decodeMessage, encodeMessage } from '../../../src/protocol/ldap/messages.js';
 import { fixtures } from './fixtures.js';
-import { mulberry32 } from '../../helpers/random.js';
+import { mulberry32 } from '../../../src/lib/random.js';
 
 const random = mulberry32(0x1da9c0de);
 const int = (n: number): number => Math.floor(random() * n);

@@ -1,9 +1,9 @@
-/** Small seeded PRNG (mulberry32): fuzz tests draw the same inputs on every run. */
+/** mulberry32: a small, fast, seeded PRNG (not for secrets): the same sequence for the same seed, everywhere. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
+  let state = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
