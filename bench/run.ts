@@ -60,6 +60,8 @@ interface Options {
   refreshRate: number;
   /** AUTHENTIK_WORKERS of the outpost in sections 1-4. */
   workers: number;
+  /** Sections 1, 2 and 4: measurements per server, alternating; the median ratio is reported. */
+  rounds: number;
   keep: boolean;
 }
 
@@ -76,6 +78,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --bind-users N       users whose binds are cached first and then measured (default 1000)
   --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
   --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 and 6 use 1)
+  --rounds N           sections 1, 2 and 4: runs per server, alternating ours and slapd (default 3; median ratio)
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
 
@@ -95,6 +98,7 @@ function parseOptions(argv: readonly string[]): Options {
     bindUsers: 1000,
     refreshRate: 2000,
     workers: 2,
+    rounds: 3,
     keep: false,
   };
   const int = (flag: string, v: string | undefined, min: number, max: number): number => {
@@ -134,6 +138,7 @@ function parseOptions(argv: readonly string[]): Options {
       case '--bind-users': o.bindUsers = int(flag, next(), 1, 100_000); break;
       case '--refresh-rate': o.refreshRate = int(flag, next(), 10, 100_000); break;
       case '--workers': o.workers = int(flag, next(), 1, 16); break;
+      case '--rounds': o.rounds = int(flag, next(), 1, 9); break;
       case '--keep': o.keep = true; break;
       case '--help':
       case '-h':
@@ -321,25 +326,55 @@ class Bench {
     ];
   }
 
-  throughputRow(section: string, what: string, load: string, conns: number, ours: LoadResult, theirs: LoadResult | undefined, theirsNote?: string): void {
-    const fmt = (r: LoadResult): string => `${fmtInt(r.opsPerSecond)} ops/s${r.errors > 0 ? ` (${fmtInt(r.errors)} errors)` : ''}`;
-    const mismatch = theirs !== undefined && Math.abs(ours.entriesPerOp - theirs.entriesPerOp) > 0.01 * Math.max(1, theirs.entriesPerOp);
+  /**
+   * One row from alternating rounds (ours, slapd, ours, slapd, ...): each server's median ops/s, and the median of
+   * the per-round ratios, since adjacent runs share the machine's momentary noise. The range of those ratios
+   * follows in brackets when there is more than one round.
+   */
+  throughputRow(section: string, what: string, load: string, conns: number, ours: readonly LoadResult[], theirs: readonly LoadResult[] | undefined, theirsNote?: string): void {
+    const mid = (runs: readonly LoadResult[]): LoadResult => {
+      const sorted = [...runs].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
+      return sorted[Math.floor((sorted.length - 1) / 2)]!;
+    };
+    const errors = (runs: readonly LoadResult[]): number => runs.reduce((n, r) => n + r.errors, 0);
+    const fmt = (runs: readonly LoadResult[]): string => {
+      const r = mid(runs);
+      const failed = errors(runs);
+      return `${fmtInt(r.opsPerSecond)} ops/s${failed > 0 ? ` (${fmtInt(failed)} errors)` : ''}`;
+    };
+    const ourMid = mid(ours);
+    const theirMid = theirs === undefined ? undefined : mid(theirs);
+    const mismatch = theirMid !== undefined && Math.abs(ourMid.entriesPerOp - theirMid.entriesPerOp) > 0.01 * Math.max(1, theirMid.entriesPerOp);
     const mismatchNote = mismatch
-      ? ` ${this.note(`${what}: entries per operation differ (ak-outpost ${fmtNum(ours.entriesPerOp)}, slapd ${fmtNum(theirs?.entriesPerOp ?? NaN)}).`)}`
+      ? ` ${this.note(`${what}: entries per operation differ (ak-outpost ${fmtNum(ourMid.entriesPerOp)}, slapd ${fmtNum(theirMid?.entriesPerOp ?? NaN)}).`)}`
       : '';
-    const r = theirs === undefined ? NaN : ratio(ours.opsPerSecond, theirs.opsPerSecond);
+    const ratios = theirs === undefined ? [] : ours.map((o, i) => ratio(o.opsPerSecond, theirs[i]?.opsPerSecond ?? NaN)).filter((x) => Number.isFinite(x));
+    const r = ratios.length === 0 ? NaN : median(ratios);
+    const spread = ratios.length > 1 ? ` (${fmtRatio(Math.min(...ratios))}-${fmtRatio(Math.max(...ratios))})` : '';
     const target = throughputTarget(conns);
-    const clean = ours.errors === 0 && (theirs === undefined || theirs.errors === 0);
+    const clean = errors(ours) === 0 && (theirs === undefined || errors(theirs) === 0);
     this.rows.push({
       section,
       what,
       load,
       ours: fmt(ours) + mismatchNote,
       slapd: theirs === undefined ? `n/a ${theirsNote ?? ''}`.trim() : fmt(theirs),
-      ratio: fmtRatio(r),
+      ratio: `${fmtRatio(r)}${spread}`,
       target: `≥${target}×`,
       met: theirs === undefined ? '—' : clean ? atLeast(r, target) : 'no',
     });
+  }
+
+  /** `rounds` runs of each server at one load level, alternating (ours first); slapd skipped when n/a. */
+  async alternate(run: string, ours: Server, theirs: Server | undefined, options: Omit<LoadOptions, 'port'>): Promise<{ ours: LoadResult[]; theirs: LoadResult[] | undefined }> {
+    const mine: LoadResult[] = [];
+    const peer: LoadResult[] = [];
+    for (let round = 1; round <= this.o.rounds; round++) {
+      const label = this.o.rounds > 1 ? `${run} #${round}` : run;
+      mine.push(this.track(ours, await this.load(ours, label, options)));
+      if (theirs !== undefined) peer.push(this.track(theirs, await this.load(theirs, label, options)));
+    }
+    return { ours: mine, theirs: theirs === undefined ? undefined : peer };
   }
 
   // ---- sections 1 to 4: search and bind throughput
@@ -363,8 +398,7 @@ class Bench {
         hi,
       };
       const run = `${section}. ${what}, ${level.label}`;
-      const ours = this.track(outpost, await this.load(outpost, run, options));
-      const theirs = slapdNa === undefined ? this.track(slapd, await this.load(slapd, run, options)) : undefined;
+      const { ours, theirs } = await this.alternate(run, outpost, slapdNa === undefined ? slapd : undefined, options);
       this.throughputRow(section, what, level.label, level.conns, ours, theirs, slapdNa);
     }
   }
@@ -382,8 +416,7 @@ class Bench {
     for (const level of [...this.levels().slice(0, 3), { conns: 256, depth: 1, label: '256 conns' }]) {
       const options = { ...bind, conns: level.conns, seconds: this.o.seconds, warmupSeconds: this.o.warmup };
       const run = `2. cached bind, ${level.label}`;
-      const ours = this.track(servers[0]!, await this.load(servers[0]!, run, options));
-      const theirs = this.track(servers[1]!, await this.load(servers[1]!, run, options));
+      const { ours, theirs } = await this.alternate(run, servers[0]!, servers[1]!, options);
       this.throughputRow('2', what, level.label, level.conns, ours, theirs);
     }
     const noPipelining = this.note(
@@ -705,7 +738,7 @@ async function main(): Promise<void> {
         node: process.version,
         slapd: slapdVersion(),
         directory: directoryLine || '(default sections not run)',
-        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6); ${o.seconds} s per run after ${o.warmup} s warm-up; pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
       },
       bench.rows,
       bench.cpuRows,
