@@ -5,18 +5,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmbeddedCore, type EmbeddedCore } from '../../src/embedded-core/core.js';
-import { run } from '../helpers/cli.js';
+import { MAIN, run, spawnMain, type SpawnedMain } from '../helpers/cli.js';
 import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, testDirectory } from '../helpers/directories.js';
 import { freePort } from '../helpers/net.js';
 import { metricSum } from '../helpers/metrics-text.js';
 
-const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
 
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -36,15 +33,14 @@ interface LogLine {
 
 describe('AUTHENTIK_WORKERS=2', () => {
   let core: EmbeddedCore;
-  let child: ChildProcess;
-  let exited: Promise<number | null>;
-  let output = '';
+  let outpost: SpawnedMain;
   let dir: string;
   let ldapUrl: string;
   let metricsUrl: string;
   let env: Record<string, string>;
   const logLines = (): LogLine[] =>
-    output
+    outpost
+      .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as LogLine);
@@ -69,18 +65,15 @@ describe('AUTHENTIK_WORKERS=2', () => {
       AUTHENTIK_LOG_LEVEL: 'debug',
       TMPDIR: dir,
     };
-    child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    outpost = spawnMain(env);
     await waitFor('all workers serving', () => {
-      assert.equal(child.exitCode, null, `exited early:\n${output}`);
+      assert.equal(outpost.child.exitCode, null, `exited early:\n${outpost.output()}`);
       return logLines().some((l) => l.event === 'all workers serving');
     });
   });
 
   after(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (outpost.child.exitCode === null) outpost.child.kill('SIGKILL');
     await core.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -96,7 +89,7 @@ describe('AUTHENTIK_WORKERS=2', () => {
     const ping = await fetch(metricsUrl.replace('/metrics', '/outpost.goauthentik.io/ping'));
     assert.equal(ping.status, 204);
     // The healthcheck subcommand asks the primary (unix socket under TMPDIR).
-    const health = await run(process.execPath, [main, 'healthcheck'], env);
+    const health = await run(process.execPath, [MAIN, 'healthcheck'], env);
     assert.equal(health.code, 0, health.stderr);
   });
 
@@ -143,16 +136,16 @@ describe('AUTHENTIK_WORKERS=2', () => {
     const workerPids = logLines()
       .filter((l) => l.event === 'worker serving' && typeof l.pid === 'number')
       .map((l) => l.pid as number);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
+    outpost.child.kill('SIGTERM');
+    assert.equal(await outpost.exited, 0, outpost.output());
     for (const pid of workerPids) {
       assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} still runs`);
     }
     for (const secret of ['alice-pw', 'bob-pw', LDAP_OUTPOST_TOKEN, ADMIN_TOKEN]) {
-      assert.ok(!output.includes(secret), `${secret} was logged`);
+      assert.ok(!outpost.output().includes(secret), `${secret} was logged`);
     }
     // The bind-cache key handed to the workers is not logged either.
-    assert.doesNotMatch(output, /AKO_BIND_CACHE_KEY/);
+    assert.doesNotMatch(outpost.output(), /AKO_BIND_CACHE_KEY/);
     assert.equal(readFileSync(join(dir, 'certs', 'ca.pem'), 'utf8').includes('BEGIN CERTIFICATE'), true);
   });
 });
@@ -170,11 +163,7 @@ test('AUTHENTIK_WORKERS=2 with the core unreachable: ping 503 while the workers 
     AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
     TMPDIR: dir,
   };
-  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnMain(env);
   try {
     await waitFor('the ping to answer', async () => {
       try {
@@ -184,7 +173,7 @@ test('AUTHENTIK_WORKERS=2 with the core unreachable: ping 503 while the workers 
       }
     });
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
+    assert.equal(await exited, 0, output());
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

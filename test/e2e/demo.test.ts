@@ -5,15 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { run } from '../helpers/cli.js';
+import { MAIN, run, spawnMain } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
-
-const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 test('npm start serves the demo and every printed command works as printed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ako-demo-'));
@@ -27,19 +23,15 @@ test('npm start serves the demo and every printed command works as printed', asy
     TMPDIR: dir,
   };
   delete env.AUTHENTIK_HOST;
-  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnMain(env);
   try {
     const deadline = Date.now() + 30_000;
-    while (!stdout.includes('Stop with Ctrl-C.')) {
-      assert.ok(Date.now() < deadline, `no banner:\n${stdout}`);
-      assert.equal(child.exitCode, null, `exited early:\n${stdout}`);
+    while (!output().includes('Stop with Ctrl-C.')) {
+      assert.ok(Date.now() < deadline, `no banner:\n${output()}`);
+      assert.equal(child.exitCode, null, `exited early:\n${output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const commands = stdout
+    const commands = output()
       .split('\n')
       .filter((l) => /^ {2}(ldap|LDAPTLS_CACERT=)/.test(l))
       .map((l) => l.trim());
@@ -49,13 +41,13 @@ test('npm start serves the demo and every printed command works as printed', asy
       assert.equal(r.code, 0, `${command}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, /dn:|result: 0 Success/, command);
     }
-    const health = await run(process.execPath, [main, 'healthcheck'], env);
+    const health = await run(process.execPath, [MAIN, 'healthcheck'], env);
     assert.equal(health.code, 0, health.stderr);
   } finally {
     child.kill('SIGTERM');
   }
   assert.equal(await exited, 0, 'SIGTERM stops it cleanly');
-  const logLines = stdout.split('\n').filter((l) => l.startsWith('{'));
+  const logLines = output().split('\n').filter((l) => l.startsWith('{'));
   assert.ok(logLines.length > 5);
   for (const secret of ['akadmin-demo', 'alice-demo', 'bob-demo', 'demo-ldap-outpost-token-0001', 'demo-radius-outpost-token-0001', 'demo-admin-token-change-me', 'testing123', 'OR6SOUV3AXCTZ3PRN5YNOGCLECOJD6WI']) {
     assert.ok(!logLines.some((l) => l.includes(secret)), `a log line contains ${secret}`);

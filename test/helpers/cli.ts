@@ -1,5 +1,6 @@
 /** Runs real client programs (ldapsearch, ldapwhoami, python3 ...) without a shell; output captured. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface CliResult {
   code: number;
@@ -38,4 +39,25 @@ export function parseLdif(text: string): { dn: string; attributes: Map<string, s
     if (current !== undefined) entries.push(current);
   }
   return entries;
+}
+
+/** dist/src/main.js, the outpost's real entry point. */
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export interface SpawnedMain {
+  child: ChildProcess;
+  /** stdout and stderr so far, interleaved as they arrived. */
+  output(): string;
+  /** The exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts main.js as a child process with `env`, collecting its output. */
+export function spawnMain(env: Record<string, string>): SpawnedMain {
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
 }
