@@ -1,6 +1,7 @@
 // Tests of src/util (backoff, coarse timers), kept with the outpost runtime that uses them.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { Backoff, delay } from '../../src/util/backoff.js';
 import { CoarseTimers } from '../../src/util/coarse-timers.js';
 
@@ -33,12 +34,18 @@ async function waitUntil(cond: () => boolean): Promise<void> {
 }
 
 describe('coarse timers', () => {
-  test('now() tracks the wall clock within the resolution', async () => {
+  // Only ordering is asserted: how stale now() gets depends on when the loaded machine runs the ticker.
+  test('now() starts at the wall clock, never runs ahead of it, and advances', async () => {
+    const before = Date.now();
     const t = new CoarseTimers({ resolutionMs: 20 });
     try {
-      assert.ok(Math.abs(t.now() - Date.now()) <= 25);
-      await new Promise((r) => setTimeout(r, 60));
-      assert.ok(Math.abs(t.now() - Date.now()) <= 25);
+      const first = t.now();
+      assert.ok(first >= before && first <= Date.now());
+      await waitUntil(() => t.now() > first);
+      assert.ok(t.now() <= Date.now());
+      const firstMono = t.monotonicNow();
+      await waitUntil(() => t.monotonicNow() > firstMono);
+      assert.ok(t.monotonicNow() <= performance.now());
     } finally {
       t.close();
     }
