@@ -6,6 +6,7 @@
  */
 import type { CoreApi } from '../core-api/port.js';
 import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
+import { ChunkedArray } from '../lib/chunked.js';
 import {
   baseEntryAttributes,
   containerAttributes,
@@ -175,7 +176,7 @@ class PreviousEntries {
     if (oldId < 0) return slot;
     const position = p.shapes[p.shapeOf[previousId]!]!.positionOf(oldId);
     if (position < 0) return slot;
-    const old = p.slots[p.slotStart[previousId]! + position]!;
+    const old = p.slots.get(p.slotStart[previousId]! + position);
     if (old === slot) return slot;
     if (typeof slot === 'string') return old === slot ? old : slot;
     if (typeof old === 'string' || old.length !== slot.length) return slot;
@@ -188,7 +189,7 @@ class PreviousEntries {
 class EntryList {
   readonly dns: string[] = [];
   readonly shapes: number[] = [];
-  readonly slots: ValueSlot[] = [];
+  readonly slots = new ChunkedArray<ValueSlot>();
   /** The attribute types of the last entry added, its attribute ids (-1: skipped alias) and shape. */
   lastTypes: string[] = [];
   lastIds: number[] = [];
@@ -363,7 +364,7 @@ export class SnapshotBuilder {
     for (let i = 0; i < this.pendingMemberSlots.length; i++) {
       const slotIndex = this.pendingMemberSlots[i]!;
       const count = this.pendingMemberCounts[i]!;
-      const current = slots[slotIndex]!;
+      const current = slots.get(slotIndex);
       const values = typeof current === 'string' ? [current] : current;
       const resolved: string[] = [];
       for (let v = 0; v < values.length; v++) {
@@ -376,7 +377,7 @@ export class SnapshotBuilder {
         }
       }
       k += count;
-      slots[slotIndex] = resolved.length === 1 ? resolved[0]! : resolved;
+      slots.set(slotIndex, resolved.length === 1 ? resolved[0]! : resolved);
       if (slicer.due()) await slicer.pause();
     }
     this.pendingMemberSlots.length = 0;
@@ -395,10 +396,8 @@ export class SnapshotBuilder {
     const total = lists.reduce((n, l) => n + l.dns.length, 0);
     const dns = new Array<string>(total);
     const shapeOf = new Uint32Array(total);
-    // Exactly sized (arrays grown by push keep up to half again as much spare room).
-    const slots = new Array<ValueSlot>(lists.reduce((n, l) => n + l.slots.length, 0));
+    const slots = new ChunkedArray<ValueSlot>();
     let filledEntries = 0;
-    let filled = 0;
     for (const list of lists) {
       for (let i = 0; i < list.dns.length; i++) {
         dns[filledEntries] = list.dns[i]!;
@@ -406,10 +405,10 @@ export class SnapshotBuilder {
         if (slicer.due()) await slicer.pause();
       }
       for (let i = 0; i < list.slots.length; i++) {
-        slots[filled++] = list.slots[i]!;
+        slots.push(list.slots.get(i));
         if (slicer.due()) await slicer.pause();
       }
-      list.slots.length = 0;
+      list.slots.clear();
       list.dns.length = 0;
       list.shapes.length = 0;
     }
@@ -518,7 +517,7 @@ async function buildIndexes(
   table: AttributeTable,
   shapes: readonly Shape[],
   shapeOf: Uint32Array,
-  slots: readonly ValueSlot[],
+  slots: ChunkedArray<ValueSlot>,
   slotStart: Uint32Array,
   userCount: number,
   groupCount: number,
@@ -578,14 +577,14 @@ async function buildIndexes(
     const isVirtualGroup = id >= virtualGroupStart;
     for (let k = 0; k < plan.positions.length; k++) {
       const state = plan.states[k]!;
-      const slot = slots[start + plan.positions[k]!]!;
+      const slot = slots.get(start + plan.positions[k]!);
       if (isVirtualGroup) {
         // Served through the user's postings (see DirectorySnapshot.equalityIndex) unless they differ.
         if (state.isMember) continue;
         if (state.sharedWithVirtualGroup) {
           const userId = FIRST_OBJECT_ID + (id - virtualGroupStart);
           const userPosition = shapes[shapeOf[userId]!]!.positionOf(state.def.id);
-          if (userPosition >= 0 && sameSlot(slots[slotStart[userId]! + userPosition], slot)) continue;
+          if (userPosition >= 0 && sameSlot(slots.get(slotStart[userId]! + userPosition), slot)) continue;
         }
       }
       const index = state.index;

@@ -9,6 +9,7 @@ import { Tag } from '../protocol/ber/reader.js';
 import { putLength, tlvSize } from '../protocol/ber/writer.js';
 import { OpTag } from '../protocol/ldap/messages.js';
 import { encodeLdapString } from '../protocol/ldap/search-response.js';
+import type { ChunkedArray } from '../lib/chunked.js';
 import type { ValueSlot } from '../providers/ldap/search/compile.js';
 import type { AttributeTable, Shape } from './attribute-table.js';
 
@@ -16,7 +17,7 @@ export interface StoredEntries {
   readonly table: AttributeTable;
   readonly shapes: readonly Shape[];
   readonly shapeOf: Uint32Array;
-  readonly slots: readonly ValueSlot[];
+  readonly slots: ChunkedArray<ValueSlot>;
   readonly slotStart: Uint32Array;
   readonly dns: readonly string[];
 }
@@ -66,7 +67,7 @@ export class EntryEncoder {
     let listContent = 0;
     for (let i = 0; i < shape.attrs.length; i++) {
       const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
-      const slot = slots[start + i]!;
+      const slot = slots.get(start + i);
       if (typeTlv === null) continue;
       let valuesContent: number;
       if (typeof slot === 'string') {
@@ -119,7 +120,7 @@ export class EntryEncoder {
     let k = 0;
     for (let i = 0; i < shape.attrs.length; i++) {
       const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
-      const slot = slots[start + i]!;
+      const slot = slots.get(start + i);
       if (typeTlv === null || (typeof slot !== 'string' && slot.length === 0)) continue;
       // Value sizes come first, then the attribute's two totals (see measure).
       const count = typeof slot === 'string' ? 1 : slot.length;

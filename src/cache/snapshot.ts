@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { ChunkedArray } from '../lib/chunked.js';
 import { encodeEntryOp } from '../protocol/ldap/search-response.js';
 import { parseDn, normalizedRdns } from '../protocol/ldap/dn.js';
 import { ResultCode } from '../protocol/ldap/result-codes.js';
@@ -51,7 +52,7 @@ export interface SnapshotParts {
   ndns: string[];
   shapeOf: Uint32Array;
   /** Value slots of all entries, flat; entry `id` starts at slotStart[id], in its shape's order. */
-  slots: ValueSlot[];
+  slots: ChunkedArray<ValueSlot>;
   slotStart: Uint32Array;
   /** Normalized DN -> id. */
   dnIndex: Map<string, number>;
@@ -193,7 +194,7 @@ export class DirectorySnapshot implements SearchView {
     if (def.virtual !== null) return this.virtualValues(entry, def);
     const p = this.p;
     const position = p.shapes[p.shapeOf[entry]!]!.positionOf(attr.id);
-    return position < 0 ? undefined : p.slots[p.slotStart[entry]! + position];
+    return position < 0 ? undefined : p.slots.get(p.slotStart[entry]! + position);
   }
 
   *attributesOf(entry: number): Iterable<AttrRef> {
@@ -259,7 +260,7 @@ export class DirectorySnapshot implements SearchView {
     const p = this.p;
     const shape = p.shapes[p.shapeOf[id]!]!;
     const start = p.slotStart[id]!;
-    for (let i = 0; i < shape.attrs.length; i++) yield [p.table.byId(shape.attrs[i]!), p.slots[start + i]!];
+    for (let i = 0; i < shape.attrs.length; i++) yield [p.table.byId(shape.attrs[i]!), p.slots.get(start + i)];
   }
 
   /**
@@ -282,7 +283,7 @@ export class DirectorySnapshot implements SearchView {
     }
     const start = p.slotStart[id]!;
     for (const i of positions) {
-      const slot = p.slots[start + i]!;
+      const slot = p.slots.get(start + i);
       if (typeof slot !== 'string' && slot.length === 0) continue;
       out.push({ type: p.table.byId(shape.attrs[i]!).name, values: typesOnly ? [] : slotValues(slot) });
     }
