@@ -189,7 +189,8 @@ class PreviousEntries {
 class EntryList {
   readonly dns: string[] = [];
   readonly shapes: number[] = [];
-  readonly slots = new ChunkedArray<ValueSlot>();
+  /** Where each entry's values start in the builder's slots. */
+  readonly starts: number[] = [];
   /** The attribute types of the last entry added, its attribute ids (-1: skipped alias) and shape. */
   lastTypes: string[] = [];
   lastIds: number[] = [];
@@ -212,6 +213,8 @@ export class SnapshotBuilder {
   private readonly users = new EntryList();
   private readonly groups = new EntryList();
   private readonly virtualGroups = new EntryList();
+  /** Value slots of every entry, in the order added (each entry's slots contiguous): handed to the snapshot as is. */
+  private readonly slots = new ChunkedArray<ValueSlot>();
   private readonly userPks: number[] = [];
   private readonly userIndexByPk = new Map<number, number>();
   private readonly groupIndexByPk = new Map<string, number>();
@@ -262,7 +265,7 @@ export class SnapshotBuilder {
 
   /** Adds an entry. Returns the index of its first slot. */
   private add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): number {
-    const base = list.slots.length;
+    const base = this.slots.length;
     const previousId = this.previous?.idOf(dn);
     const n = attributes.length;
     // Entries of a kind mostly list the same attribute types as the one before: reuse its ids and shape.
@@ -298,7 +301,7 @@ export class SnapshotBuilder {
       list.lastShape = node.shape;
     }
     const lastIds = list.lastIds;
-    const slots = list.slots;
+    const slots = this.slots;
     for (let i = 0; i < n; i++) {
       const id = lastIds[i]!;
       if (id < 0) continue;
@@ -308,6 +311,7 @@ export class SnapshotBuilder {
     }
     list.dns.push(dn);
     list.shapes.push(list.lastShape);
+    list.starts.push(base);
     return base;
   }
 
@@ -358,7 +362,7 @@ export class SnapshotBuilder {
 
   /** Replaces the placeholder DNs of members known by pk with the users' DNs (members not listed are dropped). */
   private async resolvePendingMembers(slicer: Slicer): Promise<void> {
-    const slots = this.groups.slots;
+    const slots = this.slots;
     const userDns = this.users.dns;
     let k = 0;
     for (let i = 0; i < this.pendingMemberSlots.length; i++) {
@@ -396,24 +400,21 @@ export class SnapshotBuilder {
     const total = lists.reduce((n, l) => n + l.dns.length, 0);
     const dns = new Array<string>(total);
     const shapeOf = new Uint32Array(total);
-    const slots = new ChunkedArray<ValueSlot>();
+    // The slots stay where add() put them (users and virtual groups interleaved): only their starts move to id order.
+    const slotStart = new Uint32Array(total);
     let filledEntries = 0;
     for (const list of lists) {
       for (let i = 0; i < list.dns.length; i++) {
         dns[filledEntries] = list.dns[i]!;
-        shapeOf[filledEntries++] = list.shapes[i]!;
+        shapeOf[filledEntries] = list.shapes[i]!;
+        slotStart[filledEntries++] = list.starts[i]!;
         if (slicer.due()) await slicer.pause();
       }
-      for (let i = 0; i < list.slots.length; i++) {
-        slots.push(list.slots.get(i));
-        if (slicer.due()) await slicer.pause();
-      }
-      list.slots.clear();
       list.dns.length = 0;
       list.shapes.length = 0;
+      list.starts.length = 0;
     }
-    const slotStart = new Uint32Array(total + 1);
-    for (let id = 0; id < total; id++) slotStart[id + 1] = slotStart[id]! + this.shapes[shapeOf[id]!]!.attrs.length;
+    const slots = this.slots;
 
     const { ndns, dnIndex } = await dnIndexOf(dns, slicer);
     const graph = await membershipGraph(this.userGroupOffsets, this.userGroupData, userCount, groupCount, this.groupIndexByPk, this.groupParentPks, this.groupChildPks, slicer);

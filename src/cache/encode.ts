@@ -5,11 +5,11 @@
  * Other selections go through the codec's encodeEntryOp.
  */
 import { Buffer } from 'node:buffer';
+import type { ChunkedArray } from '../lib/chunked.js';
 import { Tag } from '../protocol/ber/reader.js';
 import { putLength, tlvSize } from '../protocol/ber/writer.js';
 import { OpTag } from '../protocol/ldap/messages.js';
 import { encodeLdapString } from '../protocol/ldap/search-response.js';
-import type { ChunkedArray } from '../lib/chunked.js';
 import type { ValueSlot } from '../providers/ldap/search/compile.js';
 import type { AttributeTable, Shape } from './attribute-table.js';
 

@@ -51,7 +51,7 @@ export interface SnapshotParts {
   dns: string[];
   ndns: string[];
   shapeOf: Uint32Array;
-  /** Value slots of all entries, flat; entry `id` starts at slotStart[id], in its shape's order. */
+  /** Value slots of all entries; entry `id`'s are contiguous from slotStart[id], in its shape's order. */
   slots: ChunkedArray<ValueSlot>;
   slotStart: Uint32Array;
   /** Normalized DN -> id. */

@@ -35,10 +35,4 @@ export class ChunkedArray<T> {
     if (!(index >= 0 && index < this.#length)) throw new RangeError(`ChunkedArray: index ${index} out of range`);
     this.#chunks[index >>> CHUNK_BITS]![index & CHUNK_MASK] = value;
   }
-
-  /** Drops every element (the chunks become garbage one by one, not as one large object). */
-  clear(): void {
-    this.#chunks.length = 0;
-    this.#length = 0;
-  }
 }
