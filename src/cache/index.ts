@@ -35,8 +35,9 @@
  *
  * Design
  * - One interned attribute table per snapshot; entries store value slots (a string, or an array for several
- *   values) in one flat array, by position in a shared shape; no per-entry maps. DNs and memberships share
- *   strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap + up to 64 MB of encoded entries.
+ *   values) in one chunked array (it grows without multi-megabyte copies), by position in a shared shape; no
+ *   per-entry maps. DNs and memberships share strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap +
+ *   up to 64 MB of encoded entries.
  * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (64 MiB): by buildSnapshot when a
  *   search first sends them (the build stays short and memory follows what clients read), by
  *   buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
