@@ -7,6 +7,7 @@
 import type { CoreApi } from '../core-api/port.js';
 import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
 import { ChunkedArray } from '../lib/chunked.js';
+import { epochMicros } from '../lib/time.js';
 import {
   baseEntryAttributes,
   containerAttributes,
@@ -216,6 +217,7 @@ export class SnapshotBuilder {
   /** Value slots of every entry, in the order added (each entry's slots contiguous): handed to the snapshot as is. */
   private readonly slots = new ChunkedArray<ValueSlot>();
   private readonly userPks: number[] = [];
+  private readonly passwordChangedAt: number[] = [];
   private readonly userIndexByPk = new Map<number, number>();
   private readonly groupIndexByPk = new Map<string, number>();
   /**
@@ -343,6 +345,7 @@ export class SnapshotBuilder {
       if (this.userIndexByPk.has(user.pk)) continue;
       this.userIndexByPk.set(user.pk, this.userPks.length);
       this.userPks.push(user.pk);
+      this.passwordChangedAt.push(epochMicros(user.passwordChangeDate));
       // memberOf in the core's order; groups known by pk only are named from the group listing (unknown
       // ones dropped), named ones keep their name even when the listing lacks them.
       const memberOf: string[] = [];
@@ -436,6 +439,7 @@ export class SnapshotBuilder {
       dnIndex,
       indexes: await buildIndexes(this.table, this.shapes, shapeOf, slots, slotStart, userCount, groupCount, slicer),
       userPks: Int32Array.from(this.userPks),
+      passwordChangedAt: Float64Array.from(this.passwordChangedAt),
       userIndexByPk: this.userIndexByPk,
       ...graph,
       encoded: null,

@@ -59,6 +59,8 @@ export interface SnapshotParts {
   /** Attribute id -> equality key -> posting. */
   indexes: Map<number, Map<string, Posting>>;
   userPks: Int32Array;
+  /** Each user's password change date in epoch microseconds (NaN: the core sent none), by user index. */
+  passwordChangedAt: Float64Array;
   /** User pk -> user index (entry id minus FIRST_OBJECT_ID); built from userPks when absent. */
   userIndexByPk?: Map<number, number>;
   /** Direct groups of each user (group indexes), CSR. */
@@ -170,6 +172,11 @@ export class DirectorySnapshot implements SearchView {
   userIdByPkOf(pk: number): number | undefined {
     const index = this.userIndexByPk.get(pk);
     return index === undefined ? undefined : FIRST_OBJECT_ID + index;
+  }
+
+  /** The user's password change date in epoch µs; NaN when the core did not send one (or no such user). */
+  passwordChangedAtOf(userId: number): number {
+    return this.p.passwordChangedAt[userId - FIRST_OBJECT_ID] ?? Number.NaN;
   }
 
   /** The whole entry (all attributes, operational ones included): for tests and diagnostics. */

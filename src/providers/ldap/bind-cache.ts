@@ -2,8 +2,8 @@
  * Cached bind mode: successful binds only, keyed by a keyed hash of (normalized DN, password), so the password
  * itself is never stored. Entries expire after a finite TTL (also when the core's session cookie has none: the
  * reference kept those forever, authentik issue #12294), and are dropped when a refresh shows the user changed
- * (password date, deactivation, group membership), when the user's session ends, or when the provider's bind
- * settings change.
+ * (password date, deactivation, group membership), at every refresh when the core does not show password
+ * changes (2023.10), when the user's session ends, or when the provider's bind settings change.
  */
 import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -14,8 +14,10 @@ export interface CachedBind {
   canSearch: boolean;
   /** sha256 hex of the core session key (what SESSION_END carries), if the core gave a session. */
   sessionHash: string | undefined;
-  /** What the user's directory entry looked like at bind time (see userFingerprint); undefined: unknown. */
+  /** What the user's directory entry looked like at bind time (see fingerprint.ts); undefined: unknown. */
   fingerprint: string | undefined;
+  /** False: the core cannot show this user's password changes, so any refresh ends the entry. */
+  passwordChangesVisible: boolean;
 }
 
 export interface BindCacheOptions {

@@ -48,6 +48,8 @@ export function parseSharedBind(value: unknown): SharedBind | undefined {
       canSearch: entry['canSearch'],
       sessionHash: typeof sessionHash === 'string' ? sessionHash : undefined,
       fingerprint: typeof fingerprint === 'string' ? fingerprint : undefined,
+      // Anything but an explicit true reads as blind: the entry then ends at the next refresh.
+      passwordChangesVisible: entry['passwordChangesVisible'] === true,
     },
   };
 }

@@ -11,7 +11,7 @@ import { normalizedRdns, tryParseDn } from '../../protocol/ldap/dn.js';
 import type { BindRequest } from '../../protocol/ldap/messages.js';
 import { ResultCode } from '../../protocol/ldap/result-codes.js';
 import type { LdapAuthState } from './auth-state.js';
-import { fingerprintInSnapshot, fingerprintOfUser } from './fingerprint.js';
+import { bindStateInSnapshot, bindStateOfUser, type UserBindState } from './fingerprint.js';
 import { depthBelow, routeByDn, type LdapProvider } from './provider.js';
 
 export const LDAP_OUTPOST_QUERY: Readonly<Record<string, string>> = Object.freeze({ 'goauthentik.io/outpost/ldap': 'true' });
@@ -234,18 +234,25 @@ async function flowBind(
   };
 
   if (cache !== undefined) {
-    let fingerprint: string | undefined;
-    if (provider.snapshot !== undefined) fingerprint = fingerprintInSnapshot(provider.snapshot, user.pk);
-    if (fingerprint === undefined) {
+    let current: UserBindState | undefined;
+    if (provider.snapshot !== undefined) current = bindStateInSnapshot(provider.snapshot, user.pk);
+    if (current === undefined) {
       try {
-        fingerprint = fingerprintOfUser(await deps.api.getUser(user.pk));
+        current = bindStateOfUser(await deps.api.getUser(user.pk));
       } catch (err) {
         // Without a baseline the entry could outlive a password change: don't cache, still a valid bind.
         if (!(err instanceof CoreError)) throw err;
       }
     }
-    if (fingerprint !== undefined) {
-      cache.set(normalizedDn, password, { userPk: user.pk, username: user.username, canSearch: access.hasSearchPermission, sessionHash, fingerprint });
+    if (current !== undefined) {
+      cache.set(normalizedDn, password, {
+        userPk: user.pk,
+        username: user.username,
+        canSearch: access.hasSearchPermission,
+        sessionHash,
+        fingerprint: current.fingerprint,
+        passwordChangesVisible: current.passwordChangesVisible,
+      });
     }
   }
   return { resultCode: ResultCode.success, diagnosticMessage: '', provider, state };

@@ -1,23 +1,37 @@
 /**
- * A user's bind-relevant state (active flag, password change date, direct groups) as one string, from either the
- * cached directory or a /core/users/<pk>/ answer. A cached bind is dropped when it changes.
+ * A user's bind-relevant state (active flag, password change date to the microsecond, direct groups) as one
+ * string, from either the cached directory or a /core/users/<pk>/ answer. A cached bind is dropped when it changes.
+ *
+ * Cores whose user serializer has no `password_change_date` (the 2023.10 generation) cannot show a password
+ * change at all: such a state is marked blind, and a bind cached with it ends at the next refresh whatever the
+ * listing shows (authentik issue #12294 on those cores).
  */
 import type { DirectoryUser } from '../../core-api/model.js';
 import type { DirectorySnapshot } from '../../cache/snapshot.js';
+import { epochMicros } from '../../lib/time.js';
 import { firstRdnValue, tryParseDn } from '../../protocol/ldap/dn.js';
 import { slotValues } from './search/compile.js';
-import { generalizedTime } from './entries.js';
 
-function compose(active: boolean, passwordChanged: string, groups: string[]): string {
-  return JSON.stringify([active, passwordChanged, groups.map((g) => g.toLowerCase()).sort()]);
+export interface UserBindState {
+  fingerprint: string;
+  /** False when the core sent no password change date for the user: a password change would go unseen. */
+  passwordChangesVisible: boolean;
 }
 
-export function fingerprintOfUser(user: DirectoryUser): string {
-  return compose(user.isActive, generalizedTime(user.passwordChangeDate) ?? '', user.groups.map((g) => g.name));
+function compose(active: boolean, passwordChangedAt: number, groups: string[]): UserBindState {
+  const visible = Number.isFinite(passwordChangedAt);
+  return {
+    fingerprint: JSON.stringify([active, visible ? passwordChangedAt : null, groups.map((g) => g.toLowerCase()).sort()]),
+    passwordChangesVisible: visible,
+  };
+}
+
+export function bindStateOfUser(user: DirectoryUser): UserBindState {
+  return compose(user.isActive, epochMicros(user.passwordChangeDate), user.groups.map((g) => g.name));
 }
 
 /** undefined when the snapshot has no such user. */
-export function fingerprintInSnapshot(snapshot: DirectorySnapshot, userPk: number): string | undefined {
+export function bindStateInSnapshot(snapshot: DirectorySnapshot, userPk: number): UserBindState | undefined {
   const id = snapshot.userIdByPkOf(userPk);
   if (id === undefined) return undefined;
   const read = (name: string): readonly string[] => {
@@ -29,5 +43,5 @@ export function fingerprintInSnapshot(snapshot: DirectorySnapshot, userPk: numbe
     const parsed = tryParseDn(dn);
     return (parsed === null ? undefined : firstRdnValue(parsed, 'cn')) ?? dn;
   });
-  return compose(read('ak-active')[0] === 'TRUE', read('pwdChangedTime')[0] ?? '', groups);
+  return compose(read('ak-active')[0] === 'TRUE', snapshot.passwordChangedAtOf(id), groups);
 }

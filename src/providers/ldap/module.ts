@@ -18,7 +18,7 @@ import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost
 import type { CoarseTimers } from '../../util/coarse-timers.js';
 import { PACKAGE_VERSION } from '../../version.js';
 import { ResultCode } from '../../protocol/ldap/result-codes.js';
-import { fingerprintInSnapshot, fingerprintOfUser } from './fingerprint.js';
+import { bindStateInSnapshot, bindStateOfUser } from './fingerprint.js';
 import { LdapRequestHandler } from './handler.js';
 import { ldapMetrics } from './metrics.js';
 import { LdapProvider } from './provider.js';
@@ -136,14 +136,20 @@ export class LdapModule implements OutpostModule {
     }
   }
 
-  /** Drops cached binds whose user changed (password date, active flag, groups) since they were cached. */
+  /**
+   * Drops cached binds whose user changed (password date, active flag, groups) since they were cached, and every
+   * bind cached while the core showed no password change date (2023.10): those may be stale after any refresh.
+   */
   async #recheckBindCache(api: CoreApi, provider: LdapProvider): Promise<void> {
     const cache = provider.bindCache;
     if (cache === undefined || cache.size === 0) return;
+    const blind = cache.dropWhere((e) => !e.passwordChangesVisible);
+    if (blind > 0) this.#log.info({ provider: provider.name, dropped: blind }, 'Dropped cached binds: this core does not show password changes');
+    if (cache.size === 0) return;
     let dropped: number;
     if (provider.snapshot !== undefined) {
       const snapshot = provider.snapshot;
-      dropped = cache.dropWhere((e) => fingerprintInSnapshot(snapshot, e.userPk) !== e.fingerprint);
+      dropped = cache.dropWhere((e) => bindStateInSnapshot(snapshot, e.userPk)?.fingerprint !== e.fingerprint);
     } else {
       const users = [...cache.users()];
       if (users.length > MAX_BIND_CACHE_RECHECKS) {
@@ -156,7 +162,7 @@ export class LdapModule implements OutpostModule {
           while (next < users.length) {
             const pk = users[next++]!;
             try {
-              current.set(pk, fingerprintOfUser(await api.getUser(pk)));
+              current.set(pk, bindStateOfUser(await api.getUser(pk)).fingerprint);
             } catch (err) {
               if (!(err instanceof CoreError)) throw err;
               current.set(pk, undefined); // unknown now: drop rather than trust
@@ -228,8 +234,8 @@ export class LdapModule implements OutpostModule {
     const cache = provider?.bindCache;
     if (provider === undefined || cache === undefined || this.#stopped) return;
     if (provider.snapshot !== undefined) {
-      const current = fingerprintInSnapshot(provider.snapshot, bind.entry.userPk);
-      if (current === undefined || current !== bind.entry.fingerprint) return;
+      const current = bindStateInSnapshot(provider.snapshot, bind.entry.userPk);
+      if (current === undefined || current.fingerprint !== bind.entry.fingerprint) return;
     }
     cache.adopt(bind.digest, bind.entry);
   }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { BindCache, type CachedBind } from '../../../src/providers/ldap/bind-cache.js';
 import { parseSharedBind } from '../../../src/providers/ldap/bind-share.js';
 
-const entry: CachedBind = { userPk: 7, username: 'alice', canSearch: false, sessionHash: 'abc', fingerprint: '["x"]' };
+const entry: CachedBind = { userPk: 7, username: 'alice', canSearch: false, sessionHash: 'abc', fingerprint: '["x"]', passwordChangesVisible: true };
 const dn = 'cn=alice,ou=users,dc=example';
 
 test('two caches with one key: an entry published by one is a hit in the other, for that password only', () => {
@@ -48,5 +48,13 @@ test('parseSharedBind refuses malformed messages', () => {
     { ...good, entry: null },
   ]) {
     assert.equal(parseSharedBind(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+test('parseSharedBind: an entry that does not say the core shows password changes is blind', () => {
+  const message = (entry: Record<string, unknown>) => ({ providerPk: 1, digest: 'd', entry: { userPk: 2, username: 'u', canSearch: true, ...entry } });
+  assert.equal(parseSharedBind(message({ passwordChangesVisible: true }))?.entry.passwordChangesVisible, true);
+  for (const flag of [undefined, false, 'true', 1]) {
+    assert.equal(parseSharedBind(message({ passwordChangesVisible: flag }))?.entry.passwordChangesVisible, false, String(flag));
   }
 });
