@@ -3,10 +3,10 @@
  * cached directory or a /core/users/<pk>/ answer. A cached bind is dropped when it changes.
  */
 import type { DirectoryUser } from '../../core-api/model.js';
-import type { DirectorySnapshot } from '../../cache/snapshot.js';
+import type { DirectorySnapshot } from '../../directory/snapshot.js';
 import { firstRdnValue, tryParseDn } from '../../protocol/ldap/dn.js';
-import { slotValues } from './search/compile.js';
-import { generalizedTime } from './entries.js';
+import { slotValues } from '../../directory/compile.js';
+import { generalizedTime } from '../../directory/entries.js';
 
 function compose(active: boolean, passwordChanged: string, groups: string[]): string {
   return JSON.stringify([active, passwordChanged, groups.map((g) => g.toLowerCase()).sort()]);

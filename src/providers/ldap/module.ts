@@ -7,7 +7,7 @@ import type { SecureContext } from 'node:tls';
 import type { OutpostConfig } from '../../config/env.js';
 import { cidrBlockList } from '../../config/env.js';
 import { LDAP_LIMITS } from '../../config/limits.js';
-import { buildSnapshot } from '../../cache/build.js';
+import { buildSnapshot } from '../../directory/build.js';
 import type { CoreApi } from '../../core-api/port.js';
 import { CoreError } from '../../errors.js';
 import { generateSelfSigned } from '../../lib/x509.js';

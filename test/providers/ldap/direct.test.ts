@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import type { GroupQuery, UserQuery } from '../../../src/core-api/model.js';
 import { CoreError } from '../../../src/errors.js';
 import { parseFilter } from '../../../src/protocol/ldap/filter.js';
-import { DirectoryLayout } from '../../../src/providers/ldap/entries.js';
+import { DirectoryLayout } from '../../../src/directory/entries.js';
 import { filterToCoreQuery, kindsForBase, kindsForFilter, searchDirect } from '../../../src/providers/ldap/search/direct.js';
 import { translateFilter } from '../../../src/providers/ldap/search/translate.js';
-import type { SearchResult } from '../../../src/providers/ldap/search/types.js';
-import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../../cache/fixtures.js';
+import type { SearchResult } from '../../../src/directory/types.js';
+import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../../directory/fixtures.js';
 
 const layout = new DirectoryLayout(BASE);
 const G = `ou=groups,${BASE}`;

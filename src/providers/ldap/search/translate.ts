@@ -4,7 +4,7 @@
  */
 import type { GroupQuery, UserQuery } from '../../../core-api/model.js';
 import type { Filter } from '../../../protocol/ldap/filter.js';
-import { DirectoryLayout } from '../entries.js';
+import { DirectoryLayout } from '../../../directory/entries.js';
 import { filterToCoreQuery, kindsForFilter, usesInChain } from './direct.js';
 
 export interface CoreQueryPlan {

@@ -15,10 +15,10 @@ import {
   userEntriesWithGroupDns,
   type LdapAttribute,
   type NumberingConfig,
-} from '../providers/ldap/entries.js';
-import type { ValueSlot } from '../providers/ldap/search/compile.js';
-import { RangeSet } from '../providers/ldap/search/id-set.js';
-import { builtDnKey, equalityKey } from '../providers/ldap/search/matching.js';
+} from './entries.js';
+import type { ValueSlot } from './compile.js';
+import { RangeSet } from './id-set.js';
+import { builtDnKey, equalityKey } from './matching.js';
 import { AttributeTable, Shape, type AttributeDef } from './attribute-table.js';
 import { EncodedStore, EntryEncoder } from './encode.js';
 import {

@@ -9,19 +9,19 @@ import type { ChunkedArray } from '../lib/chunked.js';
 import { encodeEntryOp } from '../protocol/ldap/search-response.js';
 import { parseDn, normalizedRdns } from '../protocol/ldap/dn.js';
 import { ResultCode } from '../protocol/ldap/result-codes.js';
-import type { DirectoryLayout, LdapAttribute, LdapEntry } from '../providers/ldap/entries.js';
-import { SUBSCHEMA_DN } from '../providers/ldap/schema.js';
+import type { DirectoryLayout, LdapAttribute, LdapEntry } from './entries.js';
+import { SUBSCHEMA_DN } from './schema.js';
 import {
   ALL_USER_ATTRIBUTES,
   isSelected,
   parseAttributeSelection,
   selectsExactlyUserAttributes,
   type AttributeSelection,
-} from '../providers/ldap/search/attributes.js';
-import { compileFilter, slotValues, TRUE, type AttrRef, type MatchContext, type ValueSlot } from '../providers/ldap/search/compile.js';
-import { EMPTY_SET, intersect, RangeSet, SortedIds, union, type IdSet } from '../providers/ldap/search/id-set.js';
-import { normalizeDnValue } from '../providers/ldap/search/matching.js';
-import type { SearchQuery, SearchResult, Viewer } from '../providers/ldap/search/types.js';
+} from './attributes.js';
+import { compileFilter, slotValues, TRUE, type AttrRef, type MatchContext, type ValueSlot } from './compile.js';
+import { EMPTY_SET, intersect, RangeSet, SortedIds, union, type IdSet } from './id-set.js';
+import { normalizeDnValue } from './matching.js';
+import type { SearchQuery, SearchResult, Viewer } from './types.js';
 import { AttributeTable, type AttributeDef, type Shape } from './attribute-table.js';
 import { EncodedStore, EntryEncoder } from './encode.js';
 

@@ -25,8 +25,8 @@
  *   text); objects inside lists become JSON text; nested lists are flattened into the same attribute.
  * - `createTimestamp`, `modifyTimestamp`, `pwdChangedTime` are operational (sent for `+` or by name).
  */
-import { escapeDnValue, normalizeDn, parseDn } from '../../protocol/ldap/dn.js';
-import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../../core-api/model.js';
+import { escapeDnValue, normalizeDn, parseDn } from '../protocol/ldap/dn.js';
+import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
 
 export interface LdapAttribute {
   readonly type: string;
