@@ -1,10 +1,11 @@
 /**
  * The layering of src/, enforced on the import graph (test/helpers/source-imports.ts):
  * - src/protocol: pure codecs, buffers in and values out; they import nothing of the project but src/protocol,
- *   src/lib and src/errors.ts (test/protocol/imports.test.ts keeps node: I/O modules out of them).
+ *   src/lib, src/errors.ts and the constants of src/config/limits.ts, which imports nothing itself
+ *   (test/protocol/imports.test.ts keeps node: I/O modules out of them).
  * - src/directory: the directory model (entries, schema, filter engine, indexed snapshot). The LDAP provider uses
  *   it, never the other way round: it imports only src/protocol, src/lib, src/core-api (the port and the model
- *   it builds from) and src/errors.ts.
+ *   it builds from), src/errors.ts and src/config/limits.ts.
  * - src/listeners own sockets, src/providers hold per-provider behaviour and plug into the controller in
  *   src/outpost through its module interface; src/run.ts, src/main.ts and src/demo.ts wire them together.
  * - No cycles between the top-level parts of src/ (each folder, and each file directly in src/).
@@ -62,12 +63,17 @@ function cycles(edges: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
   return found;
 }
 
-test('src/protocol imports nothing of the project outside src/protocol, src/lib and src/errors.ts', () => {
-  assert.deepEqual(projectImportsOutside('protocol', ['protocol', 'lib', 'errors.ts']), []);
+test('src/protocol imports nothing of the project outside src/protocol, src/lib, src/errors.ts and the limits', () => {
+  assert.deepEqual(projectImportsOutside('protocol', ['protocol', 'lib', 'errors.ts', 'config/limits.ts']), []);
+});
+
+test('src/config/limits.ts imports nothing (the codecs reach no configuration or I/O through it)', () => {
+  const limits = join(src, 'config', 'limits.ts');
+  assert.deepEqual(importsUnder(join(src, 'config')).filter(({ file }) => file === limits), []);
 });
 
 test('src/directory imports nothing of the providers, listeners or outpost (the LDAP provider uses it)', () => {
-  assert.deepEqual(projectImportsOutside('directory', ['directory', 'protocol', 'lib', 'core-api', 'errors.ts']), []);
+  assert.deepEqual(projectImportsOutside('directory', ['directory', 'protocol', 'lib', 'core-api', 'errors.ts', 'config/limits.ts']), []);
   const providerUses = importsUnder(join(src, 'providers')).filter(({ target }) => target !== undefined && inside(target, 'directory'));
   assert.ok(providerUses.length > 0, 'the LDAP provider builds and searches through src/directory');
 });

@@ -34,16 +34,16 @@
  *   values) in one chunked array (it grows without multi-megabyte copies), by position in a shared shape; no
  *   per-entry maps. DNs and memberships share strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap +
  *   up to 64 MB of encoded entries.
- * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (64 MiB): by buildSnapshot when a
- *   search first sends them (the build stays short and memory follows what clients read), by
- *   buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
+ * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (DIRECTORY_LIMITS: 64 MiB): by
+ *   buildSnapshot when a search first sends them (the build stays short and memory follows what clients read),
+ *   by buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
  * - Equality on cn, uid, sAMAccountName, mail, objectClass, uidNumber, gidNumber, member, memberOf and entryDN
  *   resolves through indexes (candidates are re-checked); AND intersects, OR unites; anything else scans the
  *   scope with the filter compiled once per request. Kinds come from the whole filter, never the "last
  *   objectClass". In-chain membership (1.2.840.113556.1.4.1941) is computed per target and memoized (LRU 256).
  * - Semantics of entries and filters: see entries.ts and compile.ts.
  */
-export { buildSnapshot, buildSnapshotFromData, DEFAULT_PRE_ENCODE_BYTES, SnapshotBuilder } from './build.js';
+export { buildSnapshot, buildSnapshotFromData, SnapshotBuilder } from './build.js';
 export type { BuildOptions, BuildProgress, SnapshotProvider } from './build.js';
 export { SnapshotHolder } from './holder.js';
 export type { RefreshOutcome, SnapshotBuild } from './holder.js';

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { DIRECTORY_LIMITS } from '../config/limits.js';
 import type { ChunkedArray } from '../lib/chunked.js';
 import { encodeEntryOp } from '../protocol/ldap/search-response.js';
 import { parseDn, normalizedRdns } from '../protocol/ldap/dn.js';
@@ -79,10 +80,6 @@ export interface SnapshotParts {
 const SUBSCHEMA_VALUES: readonly string[] = Object.freeze([SUBSCHEMA_DN]);
 const TRUE_VALUES: readonly string[] = Object.freeze(['TRUE']);
 const FALSE_VALUES: readonly string[] = Object.freeze(['FALSE']);
-const IN_CHAIN_MEMO_SIZE = 256;
-const IN_CHAIN_MEMO_IDS = 1_000_000;
-const RESTRICTED_VIEW_MEMO_SIZE = 1024;
-const BASE_KEY_MEMO_SIZE = 256;
 
 /** What a search runs against: the whole snapshot, or a non-privileged user's view of it. */
 interface SearchView extends MatchContext {
@@ -106,8 +103,8 @@ export class DirectorySnapshot implements SearchView {
   private readonly virtualGroupStart: number;
   private readonly entryCount: number;
   // Bounded by entry count and by total ids held, so a few huge groups cannot pin much memory.
-  private readonly inChainMemo = new LRUCache<string, IdSet>({ max: IN_CHAIN_MEMO_SIZE, maxSize: IN_CHAIN_MEMO_IDS, sizeCalculation: (set) => set.size + 1 });
-  private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: RESTRICTED_VIEW_MEMO_SIZE });
+  private readonly inChainMemo = new LRUCache<string, IdSet>({ max: DIRECTORY_LIMITS.inChainMemoEntries, maxSize: DIRECTORY_LIMITS.inChainMemoIds, sizeCalculation: (set) => set.size + 1 });
+  private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: DIRECTORY_LIMITS.restrictedViewMemoEntries });
   private readonly userIndexByPk: Map<number, number>;
   private readonly baseKeys = new Map<string, string | null>();
   private readonly encoder: EntryEncoder;
@@ -161,7 +158,7 @@ export class DirectorySnapshot implements SearchView {
     const known = this.p.dnIndex.has(dn) ? dn : this.baseKeys.get(dn);
     if (known !== undefined) return known;
     const key = normalizeDnValue(dn);
-    if (this.baseKeys.size >= BASE_KEY_MEMO_SIZE) this.baseKeys.clear();
+    if (this.baseKeys.size >= DIRECTORY_LIMITS.baseKeyMemoEntries) this.baseKeys.clear();
     this.baseKeys.set(dn, key);
     return key;
   }

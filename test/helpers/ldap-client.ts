@@ -21,7 +21,8 @@ import {
   type SearchResultEntry,
 } from '../../src/protocol/ldap/messages.js';
 import { Oid } from '../../src/protocol/ldap/oids.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../src/config/limits.js';
+import type { DecodeLimits } from '../../src/protocol/limits.js';
 
 const FINAL_KINDS = new Set([
   'BindResponse',
@@ -55,7 +56,7 @@ export class LdapTestClient {
   #resolveClosed!: () => void;
   #error: Error | undefined;
 
-  constructor(stream: Duplex, limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxMessageBytes: 64 * 1024 * 1024 }) {
+  constructor(stream: Duplex, limits: DecodeLimits = { ...LDAP_DECODE_LIMITS, maxMessageBytes: 64 * 1024 * 1024 }) {
     this.stream = stream;
     this.#limits = limits;
     this.#reader = new FrameReader(limits);

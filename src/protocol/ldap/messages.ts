@@ -2,7 +2,8 @@ import { Buffer } from 'node:buffer';
 import { ProtocolError } from '../../errors.js';
 import { BerReader, Tag } from '../ber/reader.js';
 import { BerWriter } from '../ber/writer.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../limits.js';
+import { LDAP_DECODE_LIMITS } from '../../config/limits.js';
+import type { DecodeLimits } from '../limits.js';
 import { CONTROLS_TAG, readControls, writeControls, type Control } from './controls.js';
 import { LdapDecodeError, UnknownOperationError } from './decode-error.js';
 import { readFilter, writeFilter, type Filter } from './filter.js';
@@ -247,7 +248,7 @@ const MODIFY_OPERATIONS: readonly ModifyOperation[] = ['add', 'delete', 'replace
  * result never alias the caller's receive buffer. Throws ProtocolError; once the messageID is known, errors are
  * LdapDecodeError (UnknownOperationError for an unknown operation tag) carrying it.
  */
-export function decodeMessage(frame: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): LdapMessage {
+export function decodeMessage(frame: Uint8Array, limits: DecodeLimits = LDAP_DECODE_LIMITS): LdapMessage {
   if (frame.length > limits.maxMessageBytes) {
     throw new ProtocolError(`LDAP: message of ${frame.length} octets exceeds the limit of ${limits.maxMessageBytes}`);
   }

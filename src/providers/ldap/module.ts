@@ -34,10 +34,6 @@ export interface LdapModuleDeps {
   bindShare?: BindShare;
 }
 
-/** Users re-checked one by one per refresh for direct-search providers; past it their cached binds are dropped. */
-const MAX_BIND_CACHE_RECHECKS = 200;
-const RECHECK_CONCURRENCY = 4;
-
 export class LdapModule implements OutpostModule {
   readonly type = 'ldap' as const;
   readonly #ctx: ModuleContext;
@@ -146,7 +142,7 @@ export class LdapModule implements OutpostModule {
       dropped = cache.dropWhere((e) => fingerprintInSnapshot(snapshot, e.userPk) !== e.fingerprint);
     } else {
       const users = [...cache.users()];
-      if (users.length > MAX_BIND_CACHE_RECHECKS) {
+      if (users.length > LDAP_LIMITS.maxBindCacheRechecks) {
         dropped = cache.size;
         cache.clear();
       } else {
@@ -163,7 +159,7 @@ export class LdapModule implements OutpostModule {
             }
           }
         };
-        await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));
+        await Promise.all(Array.from({ length: LDAP_LIMITS.bindCacheRecheckConcurrency }, worker));
         dropped = cache.dropWhere((e) => current.get(e.userPk) !== e.fingerprint);
       }
     }
