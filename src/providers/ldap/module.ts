@@ -14,6 +14,7 @@ import { generateSelfSigned } from '../../lib/x509.js';
 import { LdapListener } from '../../listeners/ldap/server.js';
 import { createLdapSecureContext } from '../../listeners/ldap/tls.js';
 import type { Logger } from '../../observability/log.js';
+import type { KeyPairMaterial } from '../../outpost/cert-store.js';
 import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
 import type { CoarseTimers } from '../../util/coarse-timers.js';
 import { PACKAGE_VERSION } from '../../version.js';
@@ -43,6 +44,8 @@ export class LdapModule implements OutpostModule {
   readonly #listener: LdapListener;
   #providers: readonly LdapProvider[] = [];
   #defaultContext: SecureContext | undefined;
+  /** The core's key pairs as TLS contexts with the same policy as the default (one per fetched pair). */
+  readonly #coreContexts = new WeakMap<KeyPairMaterial, SecureContext>();
   #warmupTimer: { cancel(): void } | undefined;
   #warmupEverySeconds = 0;
   #stopped = false;
@@ -94,7 +97,8 @@ export class LdapModule implements OutpostModule {
     const next = configs.map((c) => new LdapProvider(c, previous.get(c.pk), this.#bindCacheOptions(c.pk)));
     const certificates = new Set<string>();
     for (const p of next) if (p.config.certificate !== null) certificates.add(p.config.certificate);
-    await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
+    const pairs = await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
+    for (const pair of pairs) if (pair !== undefined) this.#contextOf(pair);
     this.#ctx.certificates.retain(certificates);
 
     let firstLoad = false;
@@ -244,7 +248,7 @@ export class LdapModule implements OutpostModule {
       for (const p of this.#providers) {
         if (p.config.certificate !== null && p.config.tlsServerName.toLowerCase() === wanted) {
           const pair = certs.cached(p.config.certificate);
-          if (pair !== undefined) return pair.secureContext;
+          if (pair !== undefined) return this.#contextOf(pair);
         }
       }
     }
@@ -252,10 +256,19 @@ export class LdapModule implements OutpostModule {
     for (const p of this.#providers) if (p.config.certificate !== null) distinct.add(p.config.certificate);
     if (distinct.size === 1) {
       const pair = certs.cached([...distinct][0]!);
-      if (pair !== undefined) return pair.secureContext;
+      if (pair !== undefined) return this.#contextOf(pair);
     }
     if (this.#defaultContext === undefined) throw new Error('LDAP TLS is not ready');
     return this.#defaultContext;
+  }
+
+  #contextOf(pair: KeyPairMaterial): SecureContext {
+    let context = this.#coreContexts.get(pair);
+    if (context === undefined) {
+      context = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
+      this.#coreContexts.set(pair, context);
+    }
+    return context;
   }
 }
 
