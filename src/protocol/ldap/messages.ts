@@ -12,21 +12,13 @@ import { Oid } from './oids.js';
 // ---------------------------------------------------------------------------------------------------------
 // Types (RFC 4511 section 4, ASN.1 names)
 
-export const SearchScope = Object.freeze({
-  baseObject: 0,
-  singleLevel: 1,
-  wholeSubtree: 2,
-  /** draft-sermersheim-ldap-subordinate-scope; `ldapsearch -s children` sends it. */
-  subordinateSubtree: 3,
-});
+/**
+ * baseObject, singleLevel, wholeSubtree, subordinateSubtree (draft-sermersheim-ldap-subordinate-scope;
+ * `ldapsearch -s children` sends it).
+ */
 export type Scope = 0 | 1 | 2 | 3;
 
-export const DerefAliases = Object.freeze({
-  neverDerefAliases: 0,
-  derefInSearching: 1,
-  derefFindingBaseObj: 2,
-  derefAlways: 3,
-});
+/** neverDerefAliases, derefInSearching, derefFindingBaseObj, derefAlways. */
 export type DerefAliasesValue = 0 | 1 | 2 | 3;
 
 export type BindAuth = { type: 'simple'; password: Buffer } | { type: 'sasl'; mechanism: string; credentials?: Buffer };
@@ -174,8 +166,6 @@ export type LdapOp =
 export type LdapOpKind = LdapOp['kind'];
 /** The op variant of one kind, e.g. `OpOf<'SearchRequest'>`. */
 export type OpOf<K extends LdapOpKind> = Extract<LdapOp, { kind: K }>;
-/** Kinds whose body is an LDAPResult (with optional extra fields). */
-export type ResultKind = Extract<LdapOp, LdapResult>['kind'];
 
 export interface LdapMessage {
   messageID: number;
