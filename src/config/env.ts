@@ -50,6 +50,7 @@ export interface OutpostConfig {
     readonly radius: readonly ListenAddress[];
     readonly radiusAccounting: readonly ListenAddress[];
     readonly metrics: readonly ListenAddress[];
+    /** Peers whose PROXY header is believed (the address it names is the client's for logs, caps and the core). */
     readonly trustedProxyCidrs: readonly Cidr[];
   };
   readonly logLevel: LogLevel;
@@ -72,6 +73,8 @@ const DEFAULTS = {
   AUTHENTIK_LISTEN__RADIUS: '0.0.0.0:1812',
   AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: '0.0.0.0:1813',
   AUTHENTIK_LISTEN__METRICS: '0.0.0.0:9300',
+  // authentik's default: any client on these networks may claim any source address in a PROXY header, which
+  // becomes X-authentik-remote-ip at the core. README tells operators to narrow it to their load balancers.
   AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fe80::/10,::1/128',
 } as const;
 

@@ -158,7 +158,10 @@ export const LDAP_LIMITS = Object.freeze({
    * expiry, which authentik's default login stage issues), so a changed password stops working within it.
    */
   bindCacheTtlMs: 5 * 60_000,
-  /** Users re-checked one by one per refresh for direct-search providers; past it their cached binds are dropped. */
+  /**
+   * Direct-search providers re-check each cached user with the core per refresh, up to this many users; with
+   * more, every cached bind is dropped instead.
+   */
   maxBindCacheRechecks: 200,
   bindCacheRecheckConcurrency: 4,
   /** AUTHENTIK_WORKERS: a bind shared by a sibling worker with a longer name, digest or session hash is ignored. */
