@@ -108,7 +108,7 @@ export const METRICS_LIMITS = Object.freeze({
 export const LDAP_DECODE_LIMITS = Object.freeze({
   /** One LDAPMessage, whole frame; the framer rejects a larger declared length up front. */
   maxMessageBytes: 1024 * 1024,
-  /** A filter of maxFilterDepth sits under LDAPMessage and SearchRequest, plus item and substring levels. */
+  /** Deepest BER nesting: a filter of maxFilterDepth sits under LDAPMessage and SearchRequest, plus item levels. */
   maxBerDepth: 80,
   /** Deepest nesting of and/or/not in a search filter. */
   maxFilterDepth: 64,
