@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { FrameReader } from '../../src/protocol/ber/framer.js';
 import type { Control } from '../../src/protocol/ldap/controls.js';
-import { parseFilter } from '../../src/protocol/ldap/filter.js';
+import { parseFilter, type Filter } from '../../src/protocol/ldap/filter.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -126,7 +126,8 @@ export class LdapTestClient {
 
   async search(
     baseObject: string,
-    filter = '(objectClass=*)',
+    /** RFC 4515 text, or a filter the text parser would refuse (beyond the decode limits, say). */
+    filter: string | Filter = '(objectClass=*)',
     options: Partial<Omit<SearchRequest, 'kind' | 'filter' | 'baseObject'>> = {},
     controls: Control[] = [],
   ): Promise<{ entries: SearchResultEntry[]; done: SearchResultDone; messages: LdapMessage[] }> {
@@ -141,7 +142,7 @@ export class LdapTestClient {
         typesOnly: false,
         attributes: [],
         ...options,
-        filter: parseFilter(filter),
+        filter: typeof filter === 'string' ? parseFilter(filter) : filter,
       },
       controls,
     );

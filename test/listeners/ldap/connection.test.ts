@@ -106,20 +106,10 @@ describe('framing', () => {
   test('by default the listener enforces LDAP_DECODE_LIMITS: a filter at maxFilterNodes runs, one node more is protocolError', async () => {
     const handler = fakeHandler();
     const { client, listener } = session({ handler });
-    const search = (nodes: number) =>
-      client.request({
-        kind: 'SearchRequest',
-        baseObject: 'dc=example',
-        scope: 2,
-        derefAliases: 0,
-        sizeLimit: 0,
-        timeLimit: 0,
-        typesOnly: false,
-        attributes: [],
-        filter: { kind: 'or', filters: Array.from({ length: nodes - 1 }, (): Filter => ({ kind: 'present', type: 'cn' })) },
-      });
-    assert.equal(searchDone(await search(LDAP_DECODE_LIMITS.maxFilterNodes)).resultCode, 0);
-    const over = searchDone(await search(LDAP_DECODE_LIMITS.maxFilterNodes + 1));
+    const orOf = (nodes: number): Filter => ({ kind: 'or', filters: Array.from({ length: nodes - 1 }, (): Filter => ({ kind: 'present', type: 'cn' })) });
+    const search = async (nodes: number) => (await client.search('dc=example', orOf(nodes))).done;
+    assert.equal((await search(LDAP_DECODE_LIMITS.maxFilterNodes)).resultCode, 0);
+    const over = await search(LDAP_DECODE_LIMITS.maxFilterNodes + 1);
     assert.equal(over.resultCode, 2);
     assert.match(over.diagnosticMessage, new RegExp(`more than ${LDAP_DECODE_LIMITS.maxFilterNodes} nodes`));
     assert.equal(handler.calls.length, 1);
