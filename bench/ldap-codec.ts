@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { nextFrame } from '../src/protocol/ber/framer.js';
-import { DEFAULT_DECODE_LIMITS } from '../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../src/config/limits.js';
 import { parseFilter } from '../src/protocol/ldap/filter.js';
 import { decodeMessage, encodeMessage, type LdapMessage } from '../src/protocol/ldap/messages.js';
 import {
@@ -69,7 +69,7 @@ const doneSize = encodeSearchDone(2, 0).length;
 
 console.log(`node ${process.version}; ${ENTRIES} entries of ~${Math.round(entryBytes / ENTRIES)} bytes framed`);
 
-bench('nextFrame (search request)', 1, () => nextFrame(searchFrame, 0, DEFAULT_DECODE_LIMITS));
+bench('nextFrame (search request)', 1, () => nextFrame(searchFrame, 0, LDAP_DECODE_LIMITS));
 bench('decodeMessage (paged search request, ldapsearch)', 1, () => decodeMessage(searchFrame));
 bench('parseFilter (&(objectClass=user)(|(cn=al*)(mail=*@x.com)))', 1, () =>
   parseFilter('(&(objectClass=user)(|(cn=al*)(mail=*@x.com)))'),

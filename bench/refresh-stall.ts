@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSnapshot } from '../src/cache/build.js';
+import { buildSnapshot } from '../src/directory/build.js';
 import { createCoreClient } from '../src/core-api/client.js';
 import { startEmbeddedCore } from '../src/embedded-core/core.js';
 import { generateDirectory } from '../src/embedded-core/directory/generate.js';

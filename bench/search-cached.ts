@@ -4,12 +4,12 @@
  *
  *   npx tsc -p tsconfig.json && node --expose-gc dist/bench/search-cached.js [users] [groups]
  */
-import { buildSnapshot } from '../src/cache/build.js';
-import type { DirectorySnapshot } from '../src/cache/snapshot.js';
+import { buildSnapshot } from '../src/directory/build.js';
+import type { DirectorySnapshot } from '../src/directory/snapshot.js';
 import { parseFilter } from '../src/protocol/ldap/filter.js';
 import { MessageBatch } from '../src/protocol/ldap/search-response.js';
-import type { SearchQuery } from '../src/providers/ldap/search/types.js';
-import { generatedCore, PROVIDER, BASE } from '../test/cache/fixtures.js';
+import type { SearchQuery } from '../src/directory/types.js';
+import { generatedCore, PROVIDER, BASE } from '../test/directory/fixtures.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;

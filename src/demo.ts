@@ -14,8 +14,8 @@ import { startEmbeddedCore, type EmbeddedCore } from './embedded-core/core.js';
 import { ConfigError } from './errors.js';
 import type { LogRoot } from './observability/log.js';
 import type { MetricsRegistry } from './observability/metrics.js';
-import { moduleFactories } from './outpost/modules.js';
-import { startOutpost, type RunningOutpost } from './outpost/run.js';
+import { moduleFactories } from './providers/modules.js';
+import { startOutpost, type RunningOutpost } from './run.js';
 import type { CoarseTimers } from './util/coarse-timers.js';
 
 export interface EmbeddedDefaultDeps {

@@ -16,7 +16,7 @@ import { MetricsRegistry, registerProcessMetrics } from './observability/metrics
 import { startMetricsServer } from './observability/server.js';
 import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
-import { startOutpost } from './outpost/run.js';
+import { startOutpost } from './run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
 

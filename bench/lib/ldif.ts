@@ -1,5 +1,5 @@
 /**
- * The generated directory as LDIF for slapd, laid out like the outpost's tree (src/providers/ldap/entries.ts):
+ * The generated directory as LDIF for slapd, laid out like the outpost's tree (src/directory/entries.ts):
  * base, ou=users / ou=groups / ou=virtual-groups, one entry per user, group and virtual group, with the same
  * attribute names and values as far as slapd's schemas allow. Attributes slapd has no schema for (sAMAccountName,
  * ak-active, the custom ones) come from a small bench schema (BENCH_SCHEMA). memberOf values are written here

@@ -8,7 +8,7 @@ import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
-import { CONTROL_LIMITS } from './limits.js';
+import { CONTROL_LIMITS, CORE_API_LIMITS, ENV_LIMITS } from './limits.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warning', 'error'];
@@ -50,6 +50,7 @@ export interface OutpostConfig {
     readonly radius: readonly ListenAddress[];
     readonly radiusAccounting: readonly ListenAddress[];
     readonly metrics: readonly ListenAddress[];
+    /** Peers whose PROXY header is believed (the address it names is the client's for logs, caps and the core). */
     readonly trustedProxyCidrs: readonly Cidr[];
   };
   readonly logLevel: LogLevel;
@@ -72,12 +73,10 @@ const DEFAULTS = {
   AUTHENTIK_LISTEN__RADIUS: '0.0.0.0:1812',
   AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: '0.0.0.0:1813',
   AUTHENTIK_LISTEN__METRICS: '0.0.0.0:9300',
+  // authentik's default: any client on these networks may claim any source address in a PROXY header, which
+  // becomes X-authentik-remote-ip at the core. README tells operators to narrow it to their load balancers.
   AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: '127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fe80::/10,::1/128',
 } as const;
-
-const MAX_LIST_ENTRIES = 64;
-const MAX_INDIRECT_FILE_BYTES = 64 * 1024;
-const MAX_TOKEN_LENGTH = 4096;
 
 export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
   const read = (name: string): string | undefined => resolveValue(name, env);
@@ -118,7 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
     }),
     logLevel: parseLogLevelVar('AUTHENTIK_LOG_LEVEL', read('AUTHENTIK_LOG_LEVEL')),
     ldap: Object.freeze({
-      pageSize: parseInteger('AUTHENTIK_LDAP__PAGE_SIZE', read('AUTHENTIK_LDAP__PAGE_SIZE'), 50, 1, 1000),
+      pageSize: parseInteger('AUTHENTIK_LDAP__PAGE_SIZE', read('AUTHENTIK_LDAP__PAGE_SIZE'), 50, 1, CORE_API_LIMITS.pageSizeMax),
       requireTls: parseBool('AUTHENTIK_LDAP__REQUIRE_TLS', read('AUTHENTIK_LDAP__REQUIRE_TLS'), false),
     }),
     coreTimeoutMs,
@@ -141,7 +140,7 @@ export function coreConnectionConfig(
   const parsed = parseCoreHost('AUTHENTIK_HOST', host.trim());
   const cleanToken = token.trim();
   if (cleanToken === '') throw new ConfigError('AUTHENTIK_TOKEN', 'is empty');
-  if (cleanToken.length > MAX_TOKEN_LENGTH) throw new ConfigError('AUTHENTIK_TOKEN', `longer than ${MAX_TOKEN_LENGTH} characters`);
+  if (cleanToken.length > ENV_LIMITS.maxTokenLength) throw new ConfigError('AUTHENTIK_TOKEN', `longer than ${ENV_LIMITS.maxTokenLength} characters`);
   // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(cleanToken)) throw new ConfigError('AUTHENTIK_TOKEN', 'contains whitespace or control characters');
   const config = {
@@ -209,7 +208,7 @@ function readIndirectFile(path: string): string | undefined {
   try {
     fd = openSync(path, 'r');
     const size = fstatSync(fd).size;
-    if (size > MAX_INDIRECT_FILE_BYTES) return undefined;
+    if (size > ENV_LIMITS.maxIndirectFileBytes) return undefined;
     const buf = Buffer.alloc(size);
     let off = 0;
     while (off < size) {
@@ -266,7 +265,7 @@ function parseLogLevelVar(name: string, value: string | undefined): LogLevel {
 function splitList(name: string, value: string): string[] {
   const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError(name, `${quote(value)} is an empty list`);
-  if (items.length > MAX_LIST_ENTRIES) throw new ConfigError(name, `more than ${MAX_LIST_ENTRIES} entries`);
+  if (items.length > ENV_LIMITS.maxListEntries) throw new ConfigError(name, `more than ${ENV_LIMITS.maxListEntries} entries`);
   return items;
 }
 

@@ -1,7 +1,12 @@
 /**
- * Every runtime cap in one place: timeouts, connection counts, queue and buffer sizes. Values are constants, not
- * configuration: changing one is a code change with a reason. Times are milliseconds unless the name says
- * otherwise; sizes are bytes unless the name says otherwise.
+ * Every cap of the outpost in one place: timeouts, counts, queue and buffer sizes, decoder bounds. Values are
+ * constants, not configuration: changing one is a code change with a reason. Times are milliseconds unless the
+ * name says otherwise; sizes are bytes unless the name says otherwise.
+ *
+ * This module imports nothing, so the pure codecs in src/protocol take their defaults from it without reaching
+ * configuration or I/O (test/architecture.test.ts). Elsewhere: the core HTTP client's own caps
+ * (src/core-api/http-transport.ts, src/protocol/http1/codec.ts), the embedded core's (a separate product), and
+ * sizes that only tune how work is batched (write batches, chunk and slab sizes, the build's time slices).
  */
 
 /** Outpost control plane: talking to the core, refreshing, the event link. */
@@ -34,6 +39,33 @@ export const CONTROL_LIMITS = Object.freeze({
   workerMetricsTimeoutMs: 2_000,
 });
 
+/** Validation of the environment (src/config/env.ts). */
+export const ENV_LIMITS = Object.freeze({
+  /** Entries of one comma-separated list (listen addresses, trusted proxy CIDRs). */
+  maxListEntries: 64,
+  /** A `file://` indirection (AUTHENTIK_TOKEN) larger than this is not read. */
+  maxIndirectFileBytes: 64 * 1024,
+  maxTokenLength: 4_096,
+});
+
+/** REST calls and flow runs against the core (src/core-api). */
+export const CORE_API_LIMITS = Object.freeze({
+  /** Page size of list calls that do not ask for one (AUTHENTIK_LDAP__PAGE_SIZE sets the directory's). */
+  pageSizeDefault: 100,
+  /** Largest page size asked for, also the ceiling of AUTHENTIK_LDAP__PAGE_SIZE. */
+  pageSizeMax: 1_000,
+  /** Retries of a failed later page before the whole listing fails; retry n waits n × pageRetryDelayMs. */
+  pageRetries: 3,
+  pageRetryDelayMs: 1_000,
+  /** A core that keeps answering `next > 0` must not keep us paging forever. */
+  maxPages: 100_000,
+  /** POSTs per flow attempt; one more challenge needing an answer ends the flow ("exceeded stage recursion depth"). */
+  maxChallengePosts: 10,
+  maxRedirects: 10,
+  /** Characters of a refusal's detail kept (the rest is cut). */
+  maxErrorDetailChars: 200,
+});
+
 /** WebSocket event link to the core (reference §1.6). */
 export const EVENT_LINK_LIMITS = Object.freeze({
   handshakeTimeoutMs: 10_000,
@@ -50,6 +82,8 @@ export const EVENT_LINK_LIMITS = Object.freeze({
   closeTimeoutMs: 2_000,
   /** SESSION_END session ids are hex SHA-256 (64 chars); anything much longer is ignored. */
   sessionIdMaxLength: 256,
+  /** Unsent bytes beyond this mean the core is not reading: the link is treated as dead. */
+  maxUnsentBytes: 256 * 1024,
 });
 
 /** Metrics and health HTTP server, healthcheck client, metric registry. */
@@ -67,16 +101,28 @@ export const METRICS_LIMITS = Object.freeze({
   coarseClockResolutionMs: 250,
 });
 
-/** LDAP listener and provider (starting values; the LDAP module may ask for different ones). */
-export const LDAP_LIMITS = Object.freeze({
-  /** One LDAPMessage, whole frame; binds and searches are small, 1 MiB is generous. */
+/**
+ * Decoding LDAP input (src/protocol/ldap, through DecodeLimits). Every cap is checked before the work it bounds
+ * (allocation, recursion, iteration), so a hostile peer cannot make the decoder do more than these allow.
+ */
+export const LDAP_DECODE_LIMITS = Object.freeze({
+  /** One LDAPMessage, whole frame; the framer rejects a larger declared length up front. */
   maxMessageBytes: 1024 * 1024,
-  /** Bytes buffered from a client before a frame is complete or consumed. */
-  maxReadBufferBytes: 2 * 1024 * 1024,
-  maxBerDepth: 64,
+  /** Deepest BER nesting: a filter of maxFilterDepth sits under LDAPMessage and SearchRequest, plus item levels. */
+  maxBerDepth: 80,
+  /** Deepest nesting of and/or/not in a search filter. */
   maxFilterDepth: 64,
-  /** Filter nodes in one search filter. */
-  maxFilterNodes: 4_096,
+  /** Nodes (operators and items) in one search filter; each is evaluated for every entry a search scans. */
+  maxFilterNodes: 1_024,
+  /** Attributes in a SearchRequest selection, AddRequest or ModifyRequest. */
+  maxAttributes: 256,
+  maxControls: 32,
+  /** One value (attribute value, assertion value, password, control value, cookie). */
+  maxValueBytes: 256 * 1024,
+});
+
+/** LDAP listener and provider (listener and provider options may override them, as tests do). */
+export const LDAP_LIMITS = Object.freeze({
   /** Operations received and not yet answered on one connection; reading pauses beyond it. */
   maxPendingOpsPerConnection: 32,
   maxConnections: 10_000,
@@ -86,49 +132,58 @@ export const LDAP_LIMITS = Object.freeze({
   idleTimeoutMs: 10 * 60_000,
   /** TLS handshake (LDAPS or StartTLS) must finish within this. */
   tlsHandshakeTimeoutMs: 10_000,
+  /** Bytes a client may send between our StartTLS response and the TLS wrap (its ClientHello). */
+  maxStartTlsStashBytes: 64 * 1024,
   /** PROXY protocol header must arrive within this. */
   proxyHeaderTimeoutMs: 5_000,
-  /** Whole bind: every flow exchange and the access check. */
+  /** A whole PROXY v2 header; the spec allows 16 + 65535, TLVs from load balancers are far smaller. */
+  maxProxyHeaderBytes: 4_096,
+  maxProxyTlvs: 64,
+  /** After we end our side, the peer gets this long to close before the socket is destroyed. */
+  lingerMs: 2_000,
+  /** Closing a listener: how long running operations may finish before connections are destroyed. */
+  closeTimeoutMs: 5_000,
+  /** Whole bind: every flow exchange and the access check (also at most 3 × AUTHENTIK_CORE_TIMEOUT_MS). */
   bindTimeoutMs: 30_000,
-  /** Entries one search may return before sizeLimitExceeded. */
-  maxSearchEntries: 100_000,
   /** Bytes queued on a socket before the writer waits for drain. */
   maxWriteBufferBytes: 4 * 1024 * 1024,
   /** Cached bind mode: sessions kept per provider. */
   maxCachedBindSessions: 100_000,
-  /** Bind DNs remembered with their provider and username (DNs up to 512 characters; cleared when full). */
+  /** Bind DNs remembered with their provider and username (cleared when full). */
   bindTargetMemoEntries: 4_096,
+  /** Longest bind DN remembered; longer ones are parsed every time (bounds the memo's memory). */
+  bindTargetMemoMaxDnLength: 512,
   /**
    * Cached bind mode: a cached success is reused at most this long (also when the core's session cookie has no
    * expiry, which authentik's default login stage issues), so a changed password stops working within it.
    */
   bindCacheTtlMs: 5 * 60_000,
+  /**
+   * Direct-search providers re-check each cached user with the core per refresh, up to this many users; with
+   * more, every cached bind is dropped instead.
+   */
+  maxBindCacheRechecks: 200,
+  bindCacheRecheckConcurrency: 4,
+  /** AUTHENTIK_WORKERS: a bind shared by a sibling worker with a longer name, digest or session hash is ignored. */
+  maxSharedBindText: 1_024,
+  maxSharedBindFingerprint: 64 * 1024,
   /** Paged-results state kept per connection (RFC 2696 cookies); the oldest is dropped beyond it. */
   maxPagedSearchesPerConnection: 8,
   /** Unbind flows running at once; more are skipped (the core session then expires on its own). */
   maxConcurrentUnbindFlows: 64,
 });
 
-/** RADIUS listener, provider and EAP (starting values; the RADIUS module may ask for different ones). */
-export const RADIUS_LIMITS = Object.freeze({
-  /** RFC 2865 maximum packet length. */
-  maxPacketBytes: 4_096,
-  /** Requests being processed at once; further packets are dropped (the NAS retransmits). */
-  maxInFlight: 1_024,
-  /** Requests in flight from one source address. */
-  maxInFlightPerSource: 64,
-  /** Replies remembered to answer retransmissions of the same (source, identifier, authenticator). */
-  replyCacheEntries: 16_384,
-  replyCacheTtlMs: 30_000,
-  /** Whole authentication: every flow exchange and the access check. NAS timeouts are usually 5-30 s. */
-  authTimeoutMs: 20_000,
-  /** EAP conversations kept per provider, and how long an idle one lives. */
-  maxEapSessions: 4_096,
-  eapSessionTtlMs: 60_000,
-  /** Reassembled EAP-TLS message from the client. */
-  maxEapMessageBytes: 64 * 1024,
-  /** EAP-TLS fragment we send (fits one RADIUS packet with room for other attributes). */
-  eapFragmentBytes: 1_000,
-  /** Round trips of one EAP conversation before it is refused. */
-  maxEapRounds: 64,
+/** The directory model (src/directory): memory kept beside the entries, and how deep attribute values nest. */
+export const DIRECTORY_LIMITS = Object.freeze({
+  /** Encoded `*` entries kept per snapshot; the rest are encoded per request. */
+  preEncodeBytes: 64 * 1024 * 1024,
+  /** In-chain (1.2.840.113556.1.4.1941) results memoized per snapshot: targets, and member ids over all. */
+  inChainMemoEntries: 256,
+  inChainMemoIds: 1_000_000,
+  /** Views of users without search permission (one per user), memoized per snapshot. */
+  restrictedViewMemoEntries: 1_024,
+  /** Normalized forms of DNs not spelled as indexed (mostly search bases), per snapshot; cleared when full. */
+  baseKeyMemoEntries: 256,
+  /** Custom attribute values nested deeper than this are kept as JSON text. */
+  maxAttributeNesting: 8,
 });

@@ -3,6 +3,7 @@
  * absorbed by normalize.ts), Bearer token, the outpost User-Agent, a bounded paginator, and flow attempts.
  */
 import createClient from 'openapi-fetch';
+import { CORE_API_LIMITS } from '../config/limits.js';
 import { ConfigError, CoreError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
 import { HttpFlowAttempt } from './flow.js';
@@ -35,13 +36,6 @@ import {
 import { silentLogger, type CoreLogger, type FlowMetrics } from './options.js';
 import type { CoreApi, FlowAttempt, FlowAttemptOptions } from './port.js';
 import type { operations, paths } from './schema/v2026.js';
-
-export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_RETRIES = 3;
-const DEFAULT_PAGE_RETRY_DELAY_MS = 1_000;
-/** A core that keeps answering `next > 0` must not keep us paging forever. */
-const MAX_PAGES = 100_000;
-const MAX_PAGE_SIZE = 1_000;
 
 export interface CoreClientOptions {
   /** AUTHENTIK_HOST: http(s)://host[:port][/sub/path] or unix:///path/to/socket. */
@@ -98,9 +92,9 @@ class HttpCoreClient implements CoreClient {
   ) {
     this.endpoint = endpoint;
     this.logger = options.logger ?? silentLogger;
-    this.pageSize = clampPageSize(options.pageSize ?? DEFAULT_PAGE_SIZE);
-    this.pageRetries = Math.max(0, options.pageRetries ?? DEFAULT_PAGE_RETRIES);
-    this.pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? DEFAULT_PAGE_RETRY_DELAY_MS);
+    this.pageSize = clampPageSize(options.pageSize ?? CORE_API_LIMITS.pageSizeDefault);
+    this.pageRetries = Math.max(0, options.pageRetries ?? CORE_API_LIMITS.pageRetries);
+    this.pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? CORE_API_LIMITS.pageRetryDelayMs);
     this.transport = new HttpTransport({
       ...options.transport,
       insecure: options.insecure,
@@ -324,9 +318,9 @@ class HttpCoreClient implements CoreClient {
       }
     };
     let current = load(1);
-    for (let page = 1; page <= MAX_PAGES; page++) {
+    for (let page = 1; page <= CORE_API_LIMITS.maxPages; page++) {
       const { results, next } = await current;
-      const more = next > 0 && page < MAX_PAGES;
+      const more = next > 0 && page < CORE_API_LIMITS.maxPages;
       if (more && readAhead) {
         current = load(page + 1);
         // Observed now, awaited after onPage: a failure while onPage runs is not an unhandled rejection.
@@ -336,7 +330,7 @@ class HttpCoreClient implements CoreClient {
       if (next <= 0) return;
       if (more && !readAhead) current = load(page + 1);
     }
-    throw new CoreError('unexpected_response', `${what}: more than ${MAX_PAGES} pages`);
+    throw new CoreError('unexpected_response', `${what}: more than ${CORE_API_LIMITS.maxPages} pages`);
   }
 }
 
@@ -354,7 +348,7 @@ function normalizeAll<T>(results: unknown[], normalize: (item: unknown) => T): T
 }
 
 function clampPageSize(size: number): number {
-  return Number.isSafeInteger(size) && size > 0 ? Math.min(size, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
+  return Number.isSafeInteger(size) && size > 0 ? Math.min(size, CORE_API_LIMITS.pageSizeMax) : CORE_API_LIMITS.pageSizeDefault;
 }
 
 function withPage(err: unknown, what: string, page: number): CoreError {

@@ -4,6 +4,7 @@
  * post-flow checks in the same session. A single deadline covers every exchange of the attempt.
  */
 import { performance } from 'node:perf_hooks';
+import { CORE_API_LIMITS } from '../config/limits.js';
 import { CoreError } from '../errors.js';
 import { CookieJar } from './cookies.js';
 import type { CoreEndpoint } from './host.js';
@@ -20,11 +21,7 @@ import {
 import type { CoreLogger, FlowMetrics } from './options.js';
 import type { FlowAttempt, FlowAttemptOptions, FlowCredentials, FlowOutcome } from './port.js';
 
-/** POSTs per attempt; one more challenge needing an answer ends the flow ("exceeded stage recursion depth"). */
-export const MAX_CHALLENGE_POSTS = 10;
-export const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const MAX_DETAIL_CHARS = 200;
 /** 2023.10 challenges carried `type` (removed in 2024.8). */
 const LEGACY_CHALLENGE_TYPES = new Set<unknown>(['native', 'shell', 'redirect']);
 
@@ -93,7 +90,7 @@ export function sessionIdFromCookie(value: string): string {
 }
 
 function truncate(text: string): string {
-  return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
+  return text.length > CORE_API_LIMITS.maxErrorDetailChars ? `${text.slice(0, CORE_API_LIMITS.maxErrorDetailChars)}…` : text;
 }
 
 function refusal(reason: 'flow_error' | 'access_denied' | 'core_error', detail: string): FlowOutcome {
@@ -223,7 +220,7 @@ export class HttpFlowAttempt implements FlowAttempt {
 
       const answer = this.answer(component, challenge, credentials.username);
       if ('refusal' in answer) return answer.refusal;
-      if (posts >= MAX_CHALLENGE_POSTS) return refusal('flow_error', 'exceeded stage recursion depth');
+      if (posts >= CORE_API_LIMITS.maxChallengePosts) return refusal('flow_error', 'exceeded stage recursion depth');
       posts++;
 
       logger.debug({ flow: flowSlug, component }, 'flow answer');
@@ -327,7 +324,7 @@ export class HttpFlowAttempt implements FlowAttempt {
       if (typeof location !== 'string' || location === '') {
         throw new CoreError('http_status', `${currentMethod} ${current.pathname}: HTTP ${res.status} without Location`, { status: res.status });
       }
-      if (hop >= MAX_REDIRECTS) throw new CoreError('http_status', `stopped after ${MAX_REDIRECTS} redirects`, { status: res.status });
+      if (hop >= CORE_API_LIMITS.maxRedirects) throw new CoreError('http_status', `stopped after ${CORE_API_LIMITS.maxRedirects} redirects`, { status: res.status });
       let next: URL;
       try {
         next = new URL(location, current);

@@ -3,6 +3,7 @@
  * the schema promises an object or array reads as empty, optional fields get the core's model defaults; a field
  * we depend on that is missing or of the wrong type rejects with CoreError 'unexpected_response'.
  */
+import { CONTROL_LIMITS } from '../config/limits.js';
 import { CoreError } from '../errors.js';
 import type {
   AccessMode,
@@ -23,8 +24,6 @@ import type {
 
 type JsonObject = Record<string, unknown>;
 
-export const DEFAULT_REFRESH_INTERVAL_S = 300;
-export const MIN_REFRESH_INTERVAL_S = 30;
 const DEFAULT_CACHE_TIMEOUT_FLOWS_S = 300;
 
 function bad(what: string, detail: string): CoreError {
@@ -108,8 +107,8 @@ export function normalizePage(body: unknown, what: string): Page {
 
 /** <=0 -> 300 s, <30 -> 30 s (the reference's clamp). */
 export function clampRefreshInterval(seconds: number): number {
-  if (seconds <= 0) return DEFAULT_REFRESH_INTERVAL_S;
-  return Math.max(seconds, MIN_REFRESH_INTERVAL_S);
+  if (seconds <= 0) return CONTROL_LIMITS.refreshIntervalDefaultS;
+  return Math.max(seconds, CONTROL_LIMITS.refreshIntervalMinS);
 }
 
 export interface NormalizedOutpost {
@@ -122,7 +121,7 @@ export function normalizeOutpost(value: unknown): NormalizedOutpost {
   const what = 'outpost';
   const o = asObject(value, what);
   const hasInterval = 'refresh_interval_s' in o;
-  const interval = optionalInt(o, 'refresh_interval_s', what, DEFAULT_REFRESH_INTERVAL_S);
+  const interval = optionalInt(o, 'refresh_interval_s', what, CONTROL_LIMITS.refreshIntervalDefaultS);
   const config = optionalRecord(o, 'config', what);
   const logLevel = config['log_level'];
   return {

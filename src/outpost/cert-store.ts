@@ -1,10 +1,10 @@
 /**
- * Key pairs from the core for LDAP TLS and EAP-TLS. get() asks for the fingerprint on every call and fetches
- * the pair only when it changed; the parsed pair is cached. A failed fetch or an unusable pair keeps the
- * previous one, so a core hiccup during a refresh never takes TLS away.
+ * Key pairs from the core, for the modules' TLS. get() asks for the fingerprint on every call and fetches the
+ * pair only when it changed; the parsed pair is cached. A failed fetch or an unusable pair keeps the previous
+ * one, so a core hiccup during a refresh never takes TLS away. The store holds no TLS policy: each module makes
+ * its contexts from the PEMs with its own (LDAP: createLdapSecureContext), the same as for its generated default.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { CoreApi } from '../core-api/port.js';
 import { CONTROL_LIMITS } from '../config/limits.js';
 import type { Logger } from '../observability/log.js';
@@ -18,8 +18,6 @@ export interface KeyPairMaterial {
   privateKeyPem: string;
   certificate: X509Certificate;
   privateKey: KeyObject;
-  /** Ready for tls.createServer / SNI callbacks. */
-  secureContext: SecureContext;
 }
 
 export class CertificateStore {
@@ -104,7 +102,6 @@ export function parsePair(uuid: string, certificatePem: string, privateKeyPem: s
     throw new Error('private key is not valid PEM');
   }
   if (!certificate.checkPrivateKey(privateKey)) throw new Error('private key does not match the certificate');
-  const secureContext = createSecureContext({ cert: certificatePem, key: privateKeyPem });
   return {
     uuid,
     fingerprintSha256: fingerprint ?? certificate.fingerprint256.replace(/:/g, '').toLowerCase(),
@@ -112,7 +109,6 @@ export function parsePair(uuid: string, certificatePem: string, privateKeyPem: s
     privateKeyPem,
     certificate,
     privateKey,
-    secureContext,
   };
 }
 

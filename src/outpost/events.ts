@@ -114,9 +114,6 @@ function rawToBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-/** Unsent bytes beyond this mean the core is not reading: the link is treated as dead. */
-const MAX_BUFFERED_BYTES = 256 * 1024;
-
 export class EventLink {
   readonly #opts: EventLinkOptions;
   readonly #timing: EventLinkTiming;
@@ -268,7 +265,7 @@ export class EventLink {
 
   #sendHello(ws: WebSocket): void {
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (ws.bufferedAmount > EVENT_LINK_LIMITS.maxUnsentBytes) {
       this.#log.warn({ bufferedBytes: ws.bufferedAmount }, 'core is not reading the event link, reconnecting');
       ws.terminate();
       return;

@@ -1,6 +1,6 @@
 /**
- * Caps applied while decoding LDAP input. Every one is checked before the work it bounds (allocation, recursion,
- * iteration), so a hostile peer cannot make the decoder do more than these numbers allow.
+ * The caps applied while decoding LDAP input, as the codecs take them; the values in force are LDAP_DECODE_LIMITS
+ * in src/config/limits.ts. Every one is checked before the work it bounds (allocation, recursion, iteration).
  */
 export interface DecodeLimits {
   /** Largest whole LDAPMessage (header included); the framer rejects a larger declared length up front. */
@@ -18,17 +18,6 @@ export interface DecodeLimits {
   /** Largest single value (attribute value, assertion value, password, control value, cookie). */
   readonly maxValueBytes: number;
 }
-
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
-  maxMessageBytes: 1024 * 1024,
-  // A filter of maxFilterDepth sits under LDAPMessage and SearchRequest, plus item and substring levels.
-  maxBerDepth: 80,
-  maxFilterDepth: 64,
-  maxFilterNodes: 1024,
-  maxAttributes: 256,
-  maxControls: 32,
-  maxValueBytes: 256 * 1024,
-});
 
 /** Limits used by the string parsers (filters); a subset of DecodeLimits so either can be passed. */
 export type FilterLimits = Pick<DecodeLimits, 'maxFilterDepth' | 'maxFilterNodes' | 'maxValueBytes'>;

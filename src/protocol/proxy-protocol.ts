@@ -3,6 +3,7 @@
  * Pure: takes bytes, returns values. Whether a header is honoured at all (trusted peers only) is the listener's call.
  */
 import { Buffer } from 'node:buffer';
+import { LDAP_LIMITS } from '../config/limits.js';
 import { ProtocolError } from '../errors.js';
 
 /** v2 signature: \r\n\r\n\0\r\nQUIT\n */
@@ -13,9 +14,6 @@ const V1_PREFIX = Uint8Array.from(Buffer.from('PROXY ', 'latin1'));
 /** v1 lines are at most 107 bytes including CRLF (spec 2.1). */
 export const PROXY_V1_MAX_BYTES = 107;
 const V2_FIXED_BYTES = 16;
-/** Default cap on a whole v2 header; the spec allows 16 + 65535, TLVs from load balancers are far smaller. */
-export const PROXY_V2_DEFAULT_MAX_BYTES = 4096;
-const MAX_TLVS = 64;
 
 export interface ProxyEndpoint {
   address: string;
@@ -51,7 +49,7 @@ export type ProxyParseResult =
  * Looks for a PROXY header at the start of `buf`. Decides 'absent' as soon as one byte diverges from both
  * signatures, so a client that sends none is never kept waiting. Throws ProtocolError on a malformed header.
  */
-export function parseProxyHeader(buf: Uint8Array, maxV2Bytes: number = PROXY_V2_DEFAULT_MAX_BYTES): ProxyParseResult {
+export function parseProxyHeader(buf: Uint8Array, maxV2Bytes: number = LDAP_LIMITS.maxProxyHeaderBytes): ProxyParseResult {
   if (buf.length === 0) return { status: 'incomplete' };
   if (buf[0] === V1_PREFIX[0]) {
     const n = Math.min(buf.length, V1_PREFIX.length);
@@ -183,7 +181,7 @@ function parseTlvs(bytes: Uint8Array): ProxyTlv[] {
     const type = bytes[i] as number;
     const len = ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
     if (i + 3 + len > bytes.length) throw new ProtocolError('PROXY v2 TLV overruns the header');
-    if (tlvs.length >= MAX_TLVS) throw new ProtocolError('PROXY v2 header has too many TLVs');
+    if (tlvs.length >= LDAP_LIMITS.maxProxyTlvs) throw new ProtocolError('PROXY v2 header has too many TLVs');
     tlvs.push({ type, value: bytes.slice(i + 3, i + 3 + len) });
     i += 3 + len;
   }

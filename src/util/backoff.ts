@@ -1,11 +1,12 @@
 /**
- * Exponential back-off (1 s doubling to 5 min by default, as the reference reconnects) and an abortable delay.
+ * Exponential back-off (the event link's steps are in EVENT_LINK_LIMITS) and an abortable delay.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface BackoffOptions {
-  initialMs?: number;
-  maxMs?: number;
+  initialMs: number;
+  maxMs: number;
+  /** Default 2. */
   factor?: number;
 }
 
@@ -15,9 +16,9 @@ export class Backoff {
   readonly factor: number;
   #nextMs: number;
 
-  constructor(options: BackoffOptions = {}) {
-    this.initialMs = options.initialMs ?? 1000;
-    this.maxMs = options.maxMs ?? 300_000;
+  constructor(options: BackoffOptions) {
+    this.initialMs = options.initialMs;
+    this.maxMs = options.maxMs;
     this.factor = options.factor ?? 2;
     if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs) || !(this.factor >= 1)) {
       throw new RangeError('Backoff: need 0 < initialMs <= maxMs and factor >= 1');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { FrameReader } from '../../src/protocol/ber/framer.js';
 import { formatFilter, type Filter } from '../../src/protocol/ldap/filter.js';
 import { decodeMessage, encodeMessage, type LdapMessage, type LdapOp } from '../../src/protocol/ldap/messages.js';
-import { DEFAULT_DECODE_LIMITS } from '../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../src/config/limits.js';
 import { buildLoadgen, runLoad, type LoadOptions, type LoadResult } from '../../bench/lib/loadgen.js';
 import { ProcessGroup } from '../../bench/lib/procs.js';
 
@@ -45,7 +45,7 @@ async function startStub(): Promise<Stub> {
     sockets.add(socket);
     seen.connections++;
     let requests = 0;
-    const reader = new FrameReader(DEFAULT_DECODE_LIMITS);
+    const reader = new FrameReader(LDAP_DECODE_LIMITS);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 /**
  * Search end to end with ldapsearch, ldapcompare, ldapmodify/ldapadd/ldapdelete and python3-ldap3, for both API
  * generations and both search modes: the tree and its entries (reference 3.10 with the deviations documented in
- * src/providers/ldap/entries.ts), the RootDSE, cn=subschema, every filter type, scopes, size and time limits,
+ * src/directory/entries.ts), the RootDSE, cn=subschema, every filter type, scopes, size and time limits,
  * typesOnly, attribute selection, compare, paged results, StartTLS, writes, what a user without the search
  * permission sees, and direct mode answering exactly like cached mode.
  *

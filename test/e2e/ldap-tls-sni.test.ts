@@ -1,7 +1,8 @@
 /**
  * Certificate choice on LDAPS and StartTLS, seen by openssl s_client: the provider whose tls_server_name equals
  * the client's SNI presents its own certificate; any other name (or none) gets the generated default when the
- * providers hold two different certificates, and the one certificate when they all share it.
+ * providers hold two different certificates, and the one certificate when they all share it. A certificate from
+ * the core gets the same TLS policy as the generated default (TLS >= 1.2, X25519/P-256/P-384).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,6 +48,23 @@ async function presentedNames(port: number, options: { servername?: string; star
   return [...r.stdout.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]!.toLowerCase()).sort();
 }
 
+/** Whether a TLS handshake with these s_client options completes (s_client exits 0 only then). */
+async function handshakes(port: number, servername: string | undefined, options: readonly string[]): Promise<boolean> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, ...(servername !== undefined ? ['-servername', servername] : ['-noservername']), ...options];
+  const r = await run('bash', ['-c', `openssl ${args.join(' ')} </dev/null >/dev/null 2>&1`]);
+  return r.code === 0;
+}
+
+/** TLS 1.2 and 1.3 with X25519 work; TLS 1.1 and groups outside X25519/P-256/P-384 are refused. */
+async function assertTlsPolicy(port: number, servername: string | undefined): Promise<void> {
+  assert.equal(await handshakes(port, servername, ['-tls1_2']), true);
+  assert.equal(await handshakes(port, servername, ['-tls1_3', '-groups', 'X25519']), true);
+  // SECLEVEL=0 lets this client offer TLS 1.1 at all (OpenSSL 3 refuses it at level 1 and up).
+  assert.equal(await handshakes(port, servername, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']), false);
+  assert.equal(await handshakes(port, servername, ['-tls1_3', '-groups', 'P-521']), false);
+  assert.equal(await handshakes(port, servername, ['-tls1_3', '-groups', 'X448']), false);
+}
+
 describe('TLS certificate per provider by SNI', () => {
   let stack: Stack;
   before(async () => {
@@ -76,4 +94,25 @@ describe('TLS certificate per provider by SNI', () => {
       }
     });
   }
+
+  test('ldaps: the generated default and a certificate picked by SNI get the LDAP TLS policy', async () => {
+    await assertTlsPolicy(stack.ldapsPort, undefined);
+    await assertTlsPolicy(stack.ldapsPort, 'main.test.local');
+  });
+});
+
+describe('TLS policy of a certificate from the core', () => {
+  let stack: Stack;
+  before(async () => {
+    // One provider with one certificate: every handshake starts on the core's certificate, not on the default.
+    stack = await startStack({ directory: await testDirectory() });
+  });
+  after(async () => {
+    await stack.stop();
+  });
+
+  test('ldaps: the same policy as the generated default', async () => {
+    assert.ok((await presentedNames(stack.ldapsPort, {})).includes('ldap.test.local'));
+    await assertTlsPolicy(stack.ldapsPort, undefined);
+  });
 });

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { FrameReader } from '../../src/protocol/ber/framer.js';
 import type { Control } from '../../src/protocol/ldap/controls.js';
-import { parseFilter } from '../../src/protocol/ldap/filter.js';
+import { parseFilter, type Filter } from '../../src/protocol/ldap/filter.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -21,7 +21,8 @@ import {
   type SearchResultEntry,
 } from '../../src/protocol/ldap/messages.js';
 import { Oid } from '../../src/protocol/ldap/oids.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../src/config/limits.js';
+import type { DecodeLimits } from '../../src/protocol/limits.js';
 
 const FINAL_KINDS = new Set([
   'BindResponse',
@@ -55,7 +56,7 @@ export class LdapTestClient {
   #resolveClosed!: () => void;
   #error: Error | undefined;
 
-  constructor(stream: Duplex, limits: DecodeLimits = { ...DEFAULT_DECODE_LIMITS, maxMessageBytes: 64 * 1024 * 1024 }) {
+  constructor(stream: Duplex, limits: DecodeLimits = { ...LDAP_DECODE_LIMITS, maxMessageBytes: 64 * 1024 * 1024 }) {
     this.stream = stream;
     this.#limits = limits;
     this.#reader = new FrameReader(limits);
@@ -125,7 +126,8 @@ export class LdapTestClient {
 
   async search(
     baseObject: string,
-    filter = '(objectClass=*)',
+    /** RFC 4515 text, or a filter the text parser would refuse (beyond the decode limits, say). */
+    filter: string | Filter = '(objectClass=*)',
     options: Partial<Omit<SearchRequest, 'kind' | 'filter' | 'baseObject'>> = {},
     controls: Control[] = [],
   ): Promise<{ entries: SearchResultEntry[]; done: SearchResultDone; messages: LdapMessage[] }> {
@@ -140,7 +142,7 @@ export class LdapTestClient {
         typesOnly: false,
         attributes: [],
         ...options,
-        filter: parseFilter(filter),
+        filter: typeof filter === 'string' ? parseFilter(filter) : filter,
       },
       controls,
     );

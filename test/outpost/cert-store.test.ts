@@ -61,7 +61,6 @@ describe('certificate store', () => {
     assert.equal(first.certificate.subject, 'CN=ako-test-a');
     assert.equal(first.privateKey.asymmetricKeyType, 'ec');
     assert.equal(first.fingerprintSha256, fingerprint(CERT_A));
-    assert.ok(first.secureContext);
     const again = await store.get(KP);
     assert.equal(again, first);
     assert.equal(api.calls.certificate, 2);

@@ -2,17 +2,18 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { EVENT_LINK_LIMITS } from '../../src/config/limits.js';
 import { Backoff, delay } from '../../src/util/backoff.js';
 import { CoarseTimers } from '../../src/util/coarse-timers.js';
 
 describe('backoff', () => {
-  test('1 s doubling, capped at 5 min, reset', () => {
-    const b = new Backoff();
+  test("the event link's steps: 1 s doubling, capped at 5 min, reset", () => {
+    const b = new Backoff({ initialMs: EVENT_LINK_LIMITS.backoffInitialMs, maxMs: EVENT_LINK_LIMITS.backoffMaxMs });
     const seq = Array.from({ length: 12 }, () => b.next());
     assert.deepEqual(seq, [1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000, 300000]);
     b.reset();
     assert.equal(b.next(), 1000);
-    assert.throws(() => new Backoff({ initialMs: 0 }), RangeError);
+    assert.throws(() => new Backoff({ initialMs: 0, maxMs: 1000 }), RangeError);
   });
 
   test('delay resolves true after the time, false when aborted', async () => {

@@ -10,10 +10,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshotFromData } from '../../src/cache/build.js';
+import { buildSnapshotFromData } from '../../src/directory/build.js';
 import { searchDirect } from '../../src/providers/ldap/search/direct.js';
-import type { SearchResult } from '../../src/providers/ldap/search/types.js';
-import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../cache/fixtures.js';
+import type { SearchResult } from '../../src/directory/types.js';
+import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../directory/fixtures.js';
 
 
 const dns = (r: SearchResult): string[] => Array.from({ length: r.count }, (_, i) => r.entry(i).dn);

@@ -6,10 +6,10 @@
 import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { LDAP_LIMITS } from '../../config/limits.js';
+import { LDAP_DECODE_LIMITS, LDAP_LIMITS } from '../../config/limits.js';
 import { LdapResultError } from '../../errors.js';
 import { FrameReader } from '../../protocol/ber/framer.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../protocol/limits.js';
+import type { DecodeLimits } from '../../protocol/limits.js';
 import type { Control } from '../../protocol/ldap/controls.js';
 import { LdapDecodeError } from '../../protocol/ldap/decode-error.js';
 import {
@@ -97,10 +97,6 @@ export interface LdapConnectionOptions {
   /** Called once after the connection is gone (the listener's bookkeeping). */
   onClosed?: (conn: LdapConnection) => void;
 }
-
-const DEFAULT_LINGER_MS = 2_000;
-/** Bytes a client may send between our StartTLS response and the TLS wrap (its ClientHello). */
-const MAX_UPGRADE_STASH_BYTES = 64 * 1024;
 
 /** The response kind that ends each request kind. */
 const FINAL_RESPONSE: Partial<Record<LdapOpKind, FinalKind>> = {
@@ -288,10 +284,10 @@ export class LdapConnection implements LdapConnectionView {
     this.#log = options.logger ?? noopLogger;
     this.#hooks = options.hooks ?? {};
     this.#timers = options.timers ?? nativeTimers;
-    this.#limits = options.decodeLimits ?? DEFAULT_DECODE_LIMITS;
+    this.#limits = options.decodeLimits ?? LDAP_DECODE_LIMITS;
     this.#maxPending = Math.max(1, options.maxPendingOps ?? LDAP_LIMITS.maxPendingOpsPerConnection);
     this.#maxWriteBuffer = Math.max(1, options.maxWriteBufferBytes ?? LDAP_LIMITS.maxWriteBufferBytes);
-    this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.#lingerMs = options.lingerMs ?? LDAP_LIMITS.lingerMs;
     this.#handshakeTimeoutMs = options.tlsHandshakeTimeoutMs ?? LDAP_LIMITS.tlsHandshakeTimeoutMs;
     this.#selectCertificate = options.selectCertificate;
     this.#onClosed = options.onClosed;
@@ -384,7 +380,7 @@ export class LdapConnection implements LdapConnectionView {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     if (this.#upgrading) {
       this.#stashBytes += bytes.length;
-      if (this.#stashBytes > MAX_UPGRADE_STASH_BYTES) {
+      if (this.#stashBytes > LDAP_LIMITS.maxStartTlsStashBytes) {
         this.destroy('starttls_overflow');
         return;
       }

@@ -7,7 +7,7 @@ import net, { type AddressInfo, type BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LDAP_LIMITS } from '../../config/limits.js';
 import type { DecodeLimits } from '../../protocol/limits.js';
-import { PROXY_V2_DEFAULT_MAX_BYTES, parseProxyHeader } from '../../protocol/proxy-protocol.js';
+import { parseProxyHeader } from '../../protocol/proxy-protocol.js';
 import { LdapConnection, nativeTimers, type TimerSource } from './connection.js';
 import { noopLogger, type LdapHandler, type LdapListenerHooks, type LdapLogger, type PeerInfo } from './handler.js';
 import type { SelectCertificate } from './tls.js';
@@ -39,8 +39,6 @@ export interface LdapListenerOptions {
   /** close(): how long running operations may finish before connections are destroyed. */
   closeTimeoutMs?: number;
 }
-
-const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 type ProxyOutcome = { ok: true; peer: PeerInfo | undefined } | { ok: false; reason: string };
 
@@ -191,7 +189,7 @@ export class LdapListener {
     const all = (): Promise<void> => Promise.all([...this.#connections].map((c) => c.whenClosed())).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+      timer = setTimeout(resolve, this.#options.closeTimeoutMs ?? LDAP_LIMITS.closeTimeoutMs);
     });
     await Promise.race([all(), deadline]);
     clearTimeout(timer);
@@ -232,7 +230,7 @@ export class LdapListener {
    * message starts with 0x30, a TLS record with 0x16), so clients without a proxy are not delayed.
    */
   #readProxyHeader(stream: Duplex): Promise<ProxyOutcome> {
-    const maxBytes = this.#options.maxProxyHeaderBytes ?? PROXY_V2_DEFAULT_MAX_BYTES;
+    const maxBytes = this.#options.maxProxyHeaderBytes ?? LDAP_LIMITS.maxProxyHeaderBytes;
     return new Promise((resolve) => {
       let buffered: Buffer = Buffer.alloc(0);
       let settled = false;

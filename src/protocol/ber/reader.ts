@@ -12,15 +12,6 @@ export const Tag = Object.freeze({
   set: 0x31,
 });
 
-/** Context-specific tag number n, primitive form. */
-export const contextTag = (n: number): number => 0x80 | n;
-/** Context-specific tag number n, constructed form. */
-export const contextConstructed = (n: number): number => 0xa0 | n;
-/** Application tag number n, primitive form. */
-export const applicationTag = (n: number): number => 0x40 | n;
-/** Application tag number n, constructed form. */
-export const applicationConstructed = (n: number): number => 0x60 | n;
-
 /** Most content octets accepted for an INTEGER or ENUMERATED: LDAP only uses 0..2^31-1. */
 const MAX_INT_BYTES = 4;
 /** Most octets in a long-form length: 4 covers any length the message limit can allow. */

@@ -2,7 +2,8 @@ import { Buffer } from 'node:buffer';
 import { ProtocolError } from '../../errors.js';
 import { BerReader, Tag } from '../ber/reader.js';
 import { BerWriter } from '../ber/writer.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../limits.js';
+import { LDAP_DECODE_LIMITS } from '../../config/limits.js';
+import type { DecodeLimits } from '../limits.js';
 import { Oid } from './oids.js';
 
 /** RFC 4511 section 4.1.11. `value` is the raw controlValue; typed codecs below interpret known ones. */
@@ -69,7 +70,7 @@ export interface PagedResults {
 }
 
 /** Decodes a Simple Paged Results control value; a missing value is malformed. */
-export function decodePagedResults(value: Buffer | undefined, limits: Pick<DecodeLimits, 'maxValueBytes'> = DEFAULT_DECODE_LIMITS): PagedResults {
+export function decodePagedResults(value: Buffer | undefined, limits: Pick<DecodeLimits, 'maxValueBytes'> = LDAP_DECODE_LIMITS): PagedResults {
   if (value === undefined) throw new ProtocolError('LDAP: paged results control without a value');
   const r = new BerReader(value, 0, value.length, 2);
   r.enter(Tag.sequence, 'realSearchControlValue');

@@ -2,7 +2,8 @@ import { Buffer, isUtf8 } from 'node:buffer';
 import { ProtocolError } from '../../errors.js';
 import { BerReader, Tag, hex2 } from '../ber/reader.js';
 import { BerWriter } from '../ber/writer.js';
-import { DEFAULT_DECODE_LIMITS, type FilterLimits } from '../limits.js';
+import { LDAP_DECODE_LIMITS } from '../../config/limits.js';
+import type { FilterLimits } from '../limits.js';
 
 /**
  * An assertion value: a string when its bytes are valid UTF-8 (nearly always), otherwise the raw bytes as a
@@ -82,7 +83,7 @@ interface Budget {
 }
 
 /** Decodes one Filter at the reader's position. Depth counts filter levels (a lone item is 1). */
-export function readFilter(r: BerReader, limits: FilterLimits = DEFAULT_DECODE_LIMITS): Filter {
+export function readFilter(r: BerReader, limits: FilterLimits = LDAP_DECODE_LIMITS): Filter {
   return readNode(r, limits, { nodes: 0 }, 1);
 }
 
@@ -183,8 +184,8 @@ function readExtensible(r: BerReader, limits: FilterLimits): Filter {
 }
 
 /** Decodes a standalone BER-encoded Filter. */
-export function decodeFilter(bytes: Buffer, limits: FilterLimits & { maxBerDepth?: number } = DEFAULT_DECODE_LIMITS): Filter {
-  const r = new BerReader(bytes, 0, bytes.length, limits.maxBerDepth ?? DEFAULT_DECODE_LIMITS.maxBerDepth);
+export function decodeFilter(bytes: Buffer, limits: FilterLimits & { maxBerDepth?: number } = LDAP_DECODE_LIMITS): Filter {
+  const r = new BerReader(bytes, 0, bytes.length, limits.maxBerDepth ?? LDAP_DECODE_LIMITS.maxBerDepth);
   const filter = readFilter(r, limits);
   if (!r.atEnd()) throw new ProtocolError('LDAP: data after the filter');
   return filter;
@@ -479,7 +480,7 @@ class FilterParser {
  * Parses an RFC 4515 filter string. Tolerates whitespace between the components of a list, a missing pair of
  * outer parentheses (as ldapsearch does), and RFC 2254 escapes. Throws ProtocolError on a syntax error.
  */
-export function parseFilter(text: string, limits: FilterLimits = DEFAULT_DECODE_LIMITS): Filter {
+export function parseFilter(text: string, limits: FilterLimits = LDAP_DECODE_LIMITS): Filter {
   // A lone surrogate has no UTF-8 form, so the value could not go on the wire unchanged.
   if (LONE_SURROGATE.test(text)) throw new ProtocolError('filter: invalid Unicode (lone surrogate)');
   const trimmed = text.trim();

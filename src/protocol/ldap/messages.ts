@@ -2,7 +2,8 @@ import { Buffer } from 'node:buffer';
 import { ProtocolError } from '../../errors.js';
 import { BerReader, Tag } from '../ber/reader.js';
 import { BerWriter } from '../ber/writer.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../limits.js';
+import { LDAP_DECODE_LIMITS } from '../../config/limits.js';
+import type { DecodeLimits } from '../limits.js';
 import { CONTROLS_TAG, readControls, writeControls, type Control } from './controls.js';
 import { LdapDecodeError, UnknownOperationError } from './decode-error.js';
 import { readFilter, writeFilter, type Filter } from './filter.js';
@@ -11,21 +12,13 @@ import { Oid } from './oids.js';
 // ---------------------------------------------------------------------------------------------------------
 // Types (RFC 4511 section 4, ASN.1 names)
 
-export const SearchScope = Object.freeze({
-  baseObject: 0,
-  singleLevel: 1,
-  wholeSubtree: 2,
-  /** draft-sermersheim-ldap-subordinate-scope; `ldapsearch -s children` sends it. */
-  subordinateSubtree: 3,
-});
+/**
+ * baseObject, singleLevel, wholeSubtree, subordinateSubtree (draft-sermersheim-ldap-subordinate-scope;
+ * `ldapsearch -s children` sends it).
+ */
 export type Scope = 0 | 1 | 2 | 3;
 
-export const DerefAliases = Object.freeze({
-  neverDerefAliases: 0,
-  derefInSearching: 1,
-  derefFindingBaseObj: 2,
-  derefAlways: 3,
-});
+/** neverDerefAliases, derefInSearching, derefFindingBaseObj, derefAlways. */
 export type DerefAliasesValue = 0 | 1 | 2 | 3;
 
 export type BindAuth = { type: 'simple'; password: Buffer } | { type: 'sasl'; mechanism: string; credentials?: Buffer };
@@ -173,8 +166,6 @@ export type LdapOp =
 export type LdapOpKind = LdapOp['kind'];
 /** The op variant of one kind, e.g. `OpOf<'SearchRequest'>`. */
 export type OpOf<K extends LdapOpKind> = Extract<LdapOp, { kind: K }>;
-/** Kinds whose body is an LDAPResult (with optional extra fields). */
-export type ResultKind = Extract<LdapOp, LdapResult>['kind'];
 
 export interface LdapMessage {
   messageID: number;
@@ -247,7 +238,7 @@ const MODIFY_OPERATIONS: readonly ModifyOperation[] = ['add', 'delete', 'replace
  * result never alias the caller's receive buffer. Throws ProtocolError; once the messageID is known, errors are
  * LdapDecodeError (UnknownOperationError for an unknown operation tag) carrying it.
  */
-export function decodeMessage(frame: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): LdapMessage {
+export function decodeMessage(frame: Uint8Array, limits: DecodeLimits = LDAP_DECODE_LIMITS): LdapMessage {
   if (frame.length > limits.maxMessageBytes) {
     throw new ProtocolError(`LDAP: message of ${frame.length} octets exceeds the limit of ${limits.maxMessageBytes}`);
   }

@@ -48,7 +48,6 @@ export const ResultCode = Object.freeze({
 });
 
 export type ResultCodeName = keyof typeof ResultCode;
-export type ResultCodeValue = (typeof ResultCode)[ResultCodeName];
 
 const names = new Map<number, ResultCodeName>(
   (Object.keys(ResultCode) as ResultCodeName[]).map((name) => [ResultCode[name], name]),

@@ -5,6 +5,7 @@
  * it, unless their own directory already shows the user changed since.
  */
 import type { Buffer } from 'node:buffer';
+import { LDAP_LIMITS } from '../../config/limits.js';
 import type { CachedBind } from './bind-cache.js';
 
 export interface SharedBind {
@@ -21,10 +22,8 @@ export interface BindShare {
   subscribe(onBind: (bind: SharedBind) => void): () => void;
 }
 
-const MAX_TEXT = 1024;
-
 function text(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_TEXT;
+  return typeof value === 'string' && value.length <= LDAP_LIMITS.maxSharedBindText;
 }
 
 /** Validates a message from a sibling process; undefined when it is not a SharedBind. */
@@ -38,7 +37,7 @@ export function parseSharedBind(value: unknown): SharedBind | undefined {
   const sessionHash = entry['sessionHash'];
   const fingerprint = entry['fingerprint'];
   if (sessionHash !== undefined && sessionHash !== null && !text(sessionHash)) return undefined;
-  if (fingerprint !== undefined && fingerprint !== null && !(typeof fingerprint === 'string' && fingerprint.length <= 64 * 1024)) return undefined;
+  if (fingerprint !== undefined && fingerprint !== null && !(typeof fingerprint === 'string' && fingerprint.length <= LDAP_LIMITS.maxSharedBindFingerprint)) return undefined;
   return {
     providerPk: v['providerPk'] as number,
     digest: v['digest'],

@@ -4,6 +4,7 @@
  * no access); every core failure is a refusal (operationsError or unavailable), never a success.
  */
 import { createHash } from 'node:crypto';
+import { LDAP_LIMITS } from '../../config/limits.js';
 import type { CoreApi, FlowOutcome } from '../../core-api/port.js';
 import { CoreError } from '../../errors.js';
 import type { LdapConnectionView } from '../../listeners/ldap/handler.js';
@@ -91,9 +92,6 @@ export function bindTarget(name: string, providers: readonly LdapProvider[]): Bi
   return { provider, username, normalizedDn: rdns.join(',') };
 }
 
-/** Longest bind DN remembered; longer ones are parsed every time (bounds the memo's memory). */
-const MAX_MEMO_DN_LENGTH = 512;
-
 /**
  * Bind DNs already resolved against the current providers: clients (service accounts, NAS boxes) bind with the same
  * few DNs over and over, and parsing and routing was a tenth of a cached bind. Cleared when the providers change
@@ -120,7 +118,7 @@ export class BindTargetMemo {
     let target = this.#targets.get(name);
     if (target === undefined) {
       target = bindTarget(name, providers);
-      if (name.length <= MAX_MEMO_DN_LENGTH) {
+      if (name.length <= LDAP_LIMITS.bindTargetMemoMaxDnLength) {
         if (this.#targets.size >= this.#max) this.#targets.clear();
         this.#targets.set(name, target);
       }

@@ -7,10 +7,10 @@
  * listing shows (authentik issue #12294 on those cores).
  */
 import type { DirectoryUser } from '../../core-api/model.js';
-import type { DirectorySnapshot } from '../../cache/snapshot.js';
+import type { DirectorySnapshot } from '../../directory/snapshot.js';
+import { slotValues } from '../../directory/compile.js';
 import { epochMicros } from '../../lib/time.js';
 import { firstRdnValue, tryParseDn } from '../../protocol/ldap/dn.js';
-import { slotValues } from './search/compile.js';
 
 export interface UserBindState {
   fingerprint: string;

@@ -7,13 +7,14 @@ import type { SecureContext } from 'node:tls';
 import type { OutpostConfig } from '../../config/env.js';
 import { cidrBlockList } from '../../config/env.js';
 import { LDAP_LIMITS } from '../../config/limits.js';
-import { buildSnapshot } from '../../cache/build.js';
+import { buildSnapshot } from '../../directory/build.js';
 import type { CoreApi } from '../../core-api/port.js';
 import { CoreError } from '../../errors.js';
 import { generateSelfSigned } from '../../lib/x509.js';
 import { LdapListener } from '../../listeners/ldap/server.js';
 import { createLdapSecureContext } from '../../listeners/ldap/tls.js';
 import type { Logger } from '../../observability/log.js';
+import type { KeyPairMaterial } from '../../outpost/cert-store.js';
 import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
 import type { CoarseTimers } from '../../util/coarse-timers.js';
 import { PACKAGE_VERSION } from '../../version.js';
@@ -34,10 +35,6 @@ export interface LdapModuleDeps {
   bindShare?: BindShare;
 }
 
-/** Users re-checked one by one per refresh for direct-search providers; past it their cached binds are dropped. */
-const MAX_BIND_CACHE_RECHECKS = 200;
-const RECHECK_CONCURRENCY = 4;
-
 export class LdapModule implements OutpostModule {
   readonly type = 'ldap' as const;
   readonly #ctx: ModuleContext;
@@ -47,6 +44,8 @@ export class LdapModule implements OutpostModule {
   readonly #listener: LdapListener;
   #providers: readonly LdapProvider[] = [];
   #defaultContext: SecureContext | undefined;
+  /** The core's key pairs as TLS contexts with the same policy as the default (one per fetched pair). */
+  readonly #coreContexts = new WeakMap<KeyPairMaterial, SecureContext>();
   #warmupTimer: { cancel(): void } | undefined;
   #warmupEverySeconds = 0;
   #stopped = false;
@@ -98,7 +97,8 @@ export class LdapModule implements OutpostModule {
     const next = configs.map((c) => new LdapProvider(c, previous.get(c.pk), this.#bindCacheOptions(c.pk)));
     const certificates = new Set<string>();
     for (const p of next) if (p.config.certificate !== null) certificates.add(p.config.certificate);
-    await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
+    const pairs = await Promise.all([...certificates].map((uuid) => this.#ctx.certificates.get(uuid)));
+    for (const pair of pairs) if (pair !== undefined) this.#contextOf(pair);
     this.#ctx.certificates.retain(certificates);
 
     let firstLoad = false;
@@ -152,7 +152,7 @@ export class LdapModule implements OutpostModule {
       dropped = cache.dropWhere((e) => bindStateInSnapshot(snapshot, e.userPk)?.fingerprint !== e.fingerprint);
     } else {
       const users = [...cache.users()];
-      if (users.length > MAX_BIND_CACHE_RECHECKS) {
+      if (users.length > LDAP_LIMITS.maxBindCacheRechecks) {
         dropped = cache.size;
         cache.clear();
       } else {
@@ -169,7 +169,7 @@ export class LdapModule implements OutpostModule {
             }
           }
         };
-        await Promise.all(Array.from({ length: RECHECK_CONCURRENCY }, worker));
+        await Promise.all(Array.from({ length: LDAP_LIMITS.bindCacheRecheckConcurrency }, worker));
         dropped = cache.dropWhere((e) => current.get(e.userPk) !== e.fingerprint);
       }
     }
@@ -254,7 +254,7 @@ export class LdapModule implements OutpostModule {
       for (const p of this.#providers) {
         if (p.config.certificate !== null && p.config.tlsServerName.toLowerCase() === wanted) {
           const pair = certs.cached(p.config.certificate);
-          if (pair !== undefined) return pair.secureContext;
+          if (pair !== undefined) return this.#contextOf(pair);
         }
       }
     }
@@ -262,10 +262,19 @@ export class LdapModule implements OutpostModule {
     for (const p of this.#providers) if (p.config.certificate !== null) distinct.add(p.config.certificate);
     if (distinct.size === 1) {
       const pair = certs.cached([...distinct][0]!);
-      if (pair !== undefined) return pair.secureContext;
+      if (pair !== undefined) return this.#contextOf(pair);
     }
     if (this.#defaultContext === undefined) throw new Error('LDAP TLS is not ready');
     return this.#defaultContext;
+  }
+
+  #contextOf(pair: KeyPairMaterial): SecureContext {
+    let context = this.#coreContexts.get(pair);
+    if (context === undefined) {
+      context = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
+      this.#coreContexts.set(pair, context);
+    }
+    return context;
   }
 }
 

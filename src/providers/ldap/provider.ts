@@ -4,9 +4,9 @@
  */
 import type { LdapProviderConfig } from '../../core-api/model.js';
 import { normalizedRdns, parseDn, type Dn } from '../../protocol/ldap/dn.js';
-import type { DirectorySnapshot } from '../../cache/snapshot.js';
+import type { DirectorySnapshot } from '../../directory/snapshot.js';
 import { BindCache, type BindCacheOptions } from './bind-cache.js';
-import { DirectoryLayout } from './entries.js';
+import { DirectoryLayout } from '../../directory/entries.js';
 
 export class LdapProvider {
   readonly config: LdapProviderConfig;

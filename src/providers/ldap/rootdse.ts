@@ -7,8 +7,8 @@
  * too: `rootDseSelectsAll` tells the search code to return the whole entry for `*` or no attribute list.
  */
 import { Oid } from '../../protocol/ldap/oids.js';
-import type { LdapEntry } from './entries.js';
-import { SUBSCHEMA_DN } from './schema.js';
+import type { LdapEntry } from '../../directory/entries.js';
+import { SUBSCHEMA_DN } from '../../directory/schema.js';
 
 export interface RootDseOptions {
   /** Base DNs of the providers this client may use (empty before a bind selects one). */

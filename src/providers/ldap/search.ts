@@ -19,9 +19,9 @@ import { authStateOf, type LdapAuthState } from './auth-state.js';
 import { searchDirect } from './search/direct.js';
 import { routeByDn, type LdapProvider } from './provider.js';
 import { rootDseEntry } from './rootdse.js';
-import { subschemaEntry, SUBSCHEMA_DN } from './schema.js';
+import { subschemaEntry, SUBSCHEMA_DN } from '../../directory/schema.js';
 import { searchEntries } from './search/single.js';
-import type { SearchQuery, SearchResult } from './search/types.js';
+import type { SearchQuery, SearchResult } from '../../directory/types.js';
 
 export interface SearchDeps {
   api: CoreApi;

@@ -4,7 +4,8 @@ import { Buffer } from 'node:buffer';
 import { LdapResultError } from '../../../src/errors.js';
 import type { LdapHandler } from '../../../src/listeners/ldap/handler.js';
 import { LdapListener, type LdapListenerOptions } from '../../../src/listeners/ldap/server.js';
-import { DEFAULT_DECODE_LIMITS } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
+import type { Filter } from '../../../src/protocol/ldap/filter.js';
 import { encodeMessage, type ExtendedResponse, type SearchResultDone } from '../../../src/protocol/ldap/messages.js';
 import { Oid } from '../../../src/protocol/ldap/oids.js';
 import { encodeEntryOp, frameOp } from '../../../src/protocol/ldap/search-response.js';
@@ -53,7 +54,7 @@ describe('framing', () => {
 
   test('an oversized message gets a Notice of Disconnection (protocolError) and the close', async () => {
     const handler = fakeHandler();
-    const { client, conn } = session({ handler, decodeLimits: { ...DEFAULT_DECODE_LIMITS, maxMessageBytes: 1024 } });
+    const { client, conn } = session({ handler, decodeLimits: { ...LDAP_DECODE_LIMITS, maxMessageBytes: 1024 } });
     client.send({ kind: 'BindRequest', version: 3, name: 'cn=big', auth: { type: 'simple', password: Buffer.alloc(2000, 0x61) } });
     await client.whenClosed();
     await conn.whenClosed();
@@ -98,6 +99,19 @@ describe('framing', () => {
     assert.equal(searchDone(messages).resultCode, 2);
     const { done } = await client.search('dc=after');
     assert.equal(done.resultCode, 0);
+    assert.equal(handler.calls.length, 1);
+    await listener.close();
+  });
+
+  test('by default the listener enforces LDAP_DECODE_LIMITS: a filter at maxFilterNodes runs, one node more is protocolError', async () => {
+    const handler = fakeHandler();
+    const { client, listener } = session({ handler });
+    const orOf = (nodes: number): Filter => ({ kind: 'or', filters: Array.from({ length: nodes - 1 }, (): Filter => ({ kind: 'present', type: 'cn' })) });
+    const search = async (nodes: number) => (await client.search('dc=example', orOf(nodes))).done;
+    assert.equal((await search(LDAP_DECODE_LIMITS.maxFilterNodes)).resultCode, 0);
+    const over = await search(LDAP_DECODE_LIMITS.maxFilterNodes + 1);
+    assert.equal(over.resultCode, 2);
+    assert.match(over.diagnosticMessage, new RegExp(`more than ${LDAP_DECODE_LIMITS.maxFilterNodes} nodes`));
     assert.equal(handler.calls.length, 1);
     await listener.close();
   });

@@ -2,12 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../src/errors.js';
 import { FrameReader, nextFrame } from '../../../src/protocol/ber/framer.js';
-import { DEFAULT_DECODE_LIMITS } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
 import { decodeMessage, encodeMessage } from '../../../src/protocol/ldap/messages.js';
 import { fixtures } from '../ldap/fixtures.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const limits = DEFAULT_DECODE_LIMITS;
+const limits = LDAP_DECODE_LIMITS;
 
 describe('nextFrame', () => {
   test('whole, partial and back-to-back frames', () => {

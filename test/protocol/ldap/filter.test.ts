@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../src/errors.js';
-import { DEFAULT_DECODE_LIMITS } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
 import {
   assertionBytes,
   assertionText,
@@ -135,19 +135,19 @@ describe('RFC 4515 parse and format', () => {
 describe('limits of the string parser', () => {
   const nested = (depth: number): string => '(!'.repeat(depth - 1) + '(cn=a)' + ')'.repeat(depth - 1);
   test('depth', () => {
-    const limits = { ...DEFAULT_DECODE_LIMITS, maxFilterDepth: 10 };
+    const limits = { ...LDAP_DECODE_LIMITS, maxFilterDepth: 10 };
     assert.doesNotThrow(() => parseFilter(nested(10), limits));
     assert.throws(() => parseFilter(nested(11), limits), /nested deeper than 10/);
     // Far past the limit: fails on the limit, not on the call stack.
     assert.throws(() => parseFilter(nested(100_000)), /nested deeper than 64/);
   });
   test('nodes', () => {
-    const limits = { ...DEFAULT_DECODE_LIMITS, maxFilterNodes: 5 };
+    const limits = { ...LDAP_DECODE_LIMITS, maxFilterNodes: 5 };
     assert.doesNotThrow(() => parseFilter('(|(a=1)(a=2)(a=3)(a=4))', limits));
     assert.throws(() => parseFilter('(|(a=1)(a=2)(a=3)(a=4)(a=5))', limits), /more than 5 nodes/);
   });
   test('value bytes', () => {
-    const limits = { ...DEFAULT_DECODE_LIMITS, maxValueBytes: 4 };
+    const limits = { ...LDAP_DECODE_LIMITS, maxValueBytes: 4 };
     assert.doesNotThrow(() => parseFilter('(cn=abcd)', limits));
     assert.throws(() => parseFilter('(cn=abcde)', limits), /longer than 4 bytes/);
     assert.throws(() => parseFilter('(cn=ab*cde)', limits), /longer than 4 bytes/);

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../src/errors.js';
 import { nextFrame } from '../../../src/protocol/ber/framer.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
+import type { DecodeLimits } from '../../../src/protocol/limits.js';
 import { decodePagedResults } from '../../../src/protocol/ldap/controls.js';
 import { formatDn, parseDn } from '../../../src/protocol/ldap/dn.js';
 import { decodeFilter, encodeFilter, formatFilter, parseFilter, type Filter } from '../../../src/protocol/ldap/filter.js';
@@ -152,7 +153,7 @@ describe('seeded fuzzing', () => {
     let decoded = 0;
     for (let i = 0; i < 20_000; i++) {
       const input = i % 5 === 4 ? randomInput() : mutate(pick(corpus));
-      const limits = i % 3 === 0 ? tightLimits : DEFAULT_DECODE_LIMITS;
+      const limits = i % 3 === 0 ? tightLimits : LDAP_DECODE_LIMITS;
       expectOnlyProtocolError(() => {
         const frame = nextFrame(input, 0, limits);
         if (frame !== null) assert.ok(frame.end <= input.length && frame.end > 0);
@@ -190,7 +191,7 @@ describe('seeded fuzzing', () => {
         if (random() < 0.5) text = `(${text})`;
       }
       expectOnlyProtocolError(() => {
-        const filter = parseFilter(text, i % 4 === 0 ? tightLimits : DEFAULT_DECODE_LIMITS);
+        const filter = parseFilter(text, i % 4 === 0 ? tightLimits : LDAP_DECODE_LIMITS);
         parsed++;
         assert.deepEqual(parseFilter(formatFilter(filter)), filter, text);
         assert.deepEqual(decodeFilter(encodeFilter(filter)), filter, text);

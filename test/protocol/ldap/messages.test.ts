@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../src/errors.js';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
+import type { DecodeLimits } from '../../../src/protocol/limits.js';
 import { LdapDecodeError, UnknownOperationError } from '../../../src/protocol/ldap/decode-error.js';
 import {
   decodeMessage,
@@ -20,7 +21,7 @@ import type { Filter } from '../../../src/protocol/ldap/filter.js';
 import { fixtureBytes, fixtures } from './fixtures.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const limits = (overrides: Partial<DecodeLimits>): DecodeLimits => ({ ...DEFAULT_DECODE_LIMITS, ...overrides });
+const limits = (overrides: Partial<DecodeLimits>): DecodeLimits => ({ ...LDAP_DECODE_LIMITS, ...overrides });
 
 describe('fixtures decode and regenerate the same bytes', () => {
   for (const fixture of fixtures) {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameReader } from '../../../src/protocol/ber/framer.js';
-import { DEFAULT_DECODE_LIMITS } from '../../../src/protocol/limits.js';
+import { LDAP_DECODE_LIMITS } from '../../../src/config/limits.js';
 import { pagedResultsControl } from '../../../src/protocol/ldap/controls.js';
 import { decodeMessage, encodeMessage, encodeOp, OpTag, type LdapMessage } from '../../../src/protocol/ldap/messages.js';
 import {
@@ -123,7 +123,7 @@ describe('MessageBatch', () => {
     assert.deepEqual(chunks.slice(0, snapshots.length).map((c) => c.toString('hex')), snapshots);
     assert.ok(chunks.length > 2);
 
-    const reader = new FrameReader(DEFAULT_DECODE_LIMITS);
+    const reader = new FrameReader(LDAP_DECODE_LIMITS);
     const messages: LdapMessage[] = [];
     for (const chunk of chunks) {
       reader.push(chunk);

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import type { GroupQuery, UserQuery } from '../../../src/core-api/model.js';
 import { CoreError } from '../../../src/errors.js';
 import { parseFilter } from '../../../src/protocol/ldap/filter.js';
-import { DirectoryLayout } from '../../../src/providers/ldap/entries.js';
+import { DirectoryLayout } from '../../../src/directory/entries.js';
 import { filterToCoreQuery, kindsForBase, kindsForFilter, searchDirect } from '../../../src/providers/ldap/search/direct.js';
-import { translateFilter } from '../../../src/providers/ldap/search/translate.js';
-import type { SearchResult } from '../../../src/providers/ldap/search/types.js';
-import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../../cache/fixtures.js';
+import type { SearchResult } from '../../../src/directory/types.js';
+import { BASE, exactCore, FULL, PROVIDER, query, smallDirectory } from '../../directory/fixtures.js';
 
 const layout = new DirectoryLayout(BASE);
 const G = `ou=groups,${BASE}`;
@@ -47,19 +46,6 @@ describe('filterToCoreQuery (reference 3.6, bugs fixed)', () => {
     assert.equal(groups(`(member=cn=alice,ou=virtual-groups,${BASE})`), null);
     assert.deepEqual(groups(`(memberOf=cn=parent,${G})`), {});
     assert.equal(groups(`(memberOf=cn=alice,${U})`), null);
-  });
-});
-
-describe('translateFilter', () => {
-  const plan = (f: string) => translateFilter(parseFilter(f), { baseDn: BASE });
-  test('kinds and narrowing together', () => {
-    assert.deepEqual(plan('(&(objectClass=user)(cn=alice))'), { users: { username: 'alice' }, groups: null });
-    assert.deepEqual(plan('(|(objectClass=group)(objectClass=user))'), { users: {}, groups: {} });
-    // Virtual groups are groups too: a user named admins would have one.
-    assert.deepEqual(plan('(&(objectClass=group)(cn=admins))'), { users: { username: 'admins' }, groups: { name: 'admins' } });
-    assert.deepEqual(plan('(&(objectClass=posixAccount)(cn=admins))'), { users: { username: 'admins' }, groups: null });
-    assert.deepEqual(plan(`(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=cn=x,${G}))`), { users: {}, groups: {} });
-    assert.deepEqual(plan(`(memberOf=cn=nope,${G})`), { users: { groupsByName: ['nope'] }, groups: {} });
   });
 });
 

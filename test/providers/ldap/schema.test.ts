@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { parseFilter } from '../../../src/protocol/ldap/filter.js';
 import { rootDseEntry } from '../../../src/providers/ldap/rootdse.js';
-import { attributeTypes, objectClassDefs, schemaAttribute, subschemaEntry } from '../../../src/providers/ldap/schema.js';
+import { attributeTypes, objectClassDefs, schemaAttribute, subschemaEntry } from '../../../src/directory/schema.js';
 import { searchEntries, searchSingleEntry } from '../../../src/providers/ldap/search/single.js';
-import type { SearchQuery } from '../../../src/providers/ldap/search/types.js';
+import type { SearchQuery } from '../../../src/directory/types.js';
 
 const values = (type: string): readonly string[] => subschemaEntry.attributes.find((a) => a.type === type)?.values ?? [];
 const q = (baseObject: string, filter: string, scope: 0 | 1 | 2 = 0, attributes: string[] = []): SearchQuery => ({

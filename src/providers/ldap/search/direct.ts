@@ -22,12 +22,12 @@ import type { DirectoryGroup, DirectoryUser, GroupQuery, UserQuery } from '../..
 import { CoreError } from '../../../errors.js';
 import { assertionText, type Filter } from '../../../protocol/ldap/filter.js';
 import { tryParseDn, normalizedRdns } from '../../../protocol/ldap/dn.js';
-import { buildSnapshotFromData, type SnapshotProvider } from '../../../cache/build.js';
-import { DirectoryLayout, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES, VIRTUAL_GROUP_OBJECT_CLASSES } from '../entries.js';
-import { attributeKey } from './attributes.js';
-import { IN_CHAIN_RULE } from './compile.js';
-import { normalizeDnValue } from './matching.js';
-import type { SearchQuery, SearchResult, Viewer } from './types.js';
+import { buildSnapshotFromData, type SnapshotProvider } from '../../../directory/build.js';
+import { DirectoryLayout, GROUP_OBJECT_CLASSES, USER_OBJECT_CLASSES, VIRTUAL_GROUP_OBJECT_CLASSES } from '../../../directory/entries.js';
+import { attributeKey } from '../../../directory/attributes.js';
+import { IN_CHAIN_RULE } from '../../../directory/compile.js';
+import { normalizeDnValue } from '../../../directory/matching.js';
+import type { SearchQuery, SearchResult, Viewer } from '../../../directory/types.js';
 
 type DnKind = { kind: 'user' | 'group' | 'virtualGroup'; name: string } | { kind: 'other' } | { kind: 'invalid' };
 

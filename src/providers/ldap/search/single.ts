@@ -5,13 +5,13 @@
 import type { Buffer } from 'node:buffer';
 import { encodeEntryOp } from '../../../protocol/ldap/search-response.js';
 import { ResultCode } from '../../../protocol/ldap/result-codes.js';
-import type { LdapAttribute, LdapEntry } from '../entries.js';
-import { schemaAttribute } from '../schema.js';
-import { attributeKey, isSelected, parseAttributeSelection } from './attributes.js';
-import { compileFilter, TRUE, type AttrRef, type MatchContext, type ValueSlot } from './compile.js';
-import type { IdSet } from './id-set.js';
-import { normalizeDnValue } from './matching.js';
-import type { SearchQuery, SearchResult } from './types.js';
+import type { LdapAttribute, LdapEntry } from '../../../directory/entries.js';
+import { schemaAttribute } from '../../../directory/schema.js';
+import { attributeKey, isSelected, parseAttributeSelection } from '../../../directory/attributes.js';
+import { compileFilter, TRUE, type AttrRef, type MatchContext, type ValueSlot } from '../../../directory/compile.js';
+import type { IdSet } from '../../../directory/id-set.js';
+import { normalizeDnValue } from '../../../directory/matching.js';
+import type { SearchQuery, SearchResult } from '../../../directory/types.js';
 
 export interface SingleEntryOptions {
   /** Only a base-scope search returns the entry (the RootDSE, RFC 4512 5.1); else any scope that includes it. */

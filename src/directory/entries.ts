@@ -25,8 +25,9 @@
  *   text); objects inside lists become JSON text; nested lists are flattened into the same attribute.
  * - `createTimestamp`, `modifyTimestamp`, `pwdChangedTime` are operational (sent for `+` or by name).
  */
-import { escapeDnValue, normalizeDn, parseDn } from '../../protocol/ldap/dn.js';
-import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../../core-api/model.js';
+import { DIRECTORY_LIMITS } from '../config/limits.js';
+import { escapeDnValue, normalizeDn, parseDn } from '../protocol/ldap/dn.js';
+import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
 
 export interface LdapAttribute {
   readonly type: string;
@@ -198,8 +199,6 @@ export interface CustomAttribute {
   readonly values: string[] | null;
 }
 
-const MAX_NESTING = 8;
-
 /** authentik's key sanitising: `/` becomes `-`, `.` is dropped (`goauthentik.io/user/sources` -> `goauthentikio-user-sources`). */
 export function sanitizeAttributeName(key: string): string {
   if (key.indexOf('/') < 0 && key.indexOf('.') < 0) return key;
@@ -233,7 +232,7 @@ function pushListValues(values: string[], list: readonly unknown[], substitute: 
   for (const element of list) {
     if (element === null || element === undefined) continue;
     if (Array.isArray(element)) {
-      if (depth < MAX_NESTING) pushListValues(values, element, substitute, depth + 1);
+      if (depth < DIRECTORY_LIMITS.maxAttributeNesting) pushListValues(values, element, substitute, depth + 1);
       else values.push(jsonText(element));
     } else if (typeof element === 'object') {
       values.push(jsonText(element));
@@ -287,7 +286,7 @@ function flattenNested(attributes: Readonly<Record<string, unknown>>, substitute
       return;
     }
     if (typeof value === 'object' && !Array.isArray(value)) {
-      if (depth < MAX_NESTING) {
+      if (depth < DIRECTORY_LIMITS.maxAttributeNesting) {
         for (const sub of Object.keys(value)) visit(name + '-' + sanitizeAttributeName(sub), (value as Record<string, unknown>)[sub], depth + 1);
         return;
       }

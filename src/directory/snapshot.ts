@@ -5,23 +5,24 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { DIRECTORY_LIMITS } from '../config/limits.js';
 import type { ChunkedArray } from '../lib/chunked.js';
 import { encodeEntryOp } from '../protocol/ldap/search-response.js';
 import { parseDn, normalizedRdns } from '../protocol/ldap/dn.js';
 import { ResultCode } from '../protocol/ldap/result-codes.js';
-import type { DirectoryLayout, LdapAttribute, LdapEntry } from '../providers/ldap/entries.js';
-import { SUBSCHEMA_DN } from '../providers/ldap/schema.js';
+import type { DirectoryLayout, LdapAttribute, LdapEntry } from './entries.js';
+import { SUBSCHEMA_DN } from './schema.js';
 import {
   ALL_USER_ATTRIBUTES,
   isSelected,
   parseAttributeSelection,
   selectsExactlyUserAttributes,
   type AttributeSelection,
-} from '../providers/ldap/search/attributes.js';
-import { compileFilter, slotValues, TRUE, type AttrRef, type MatchContext, type ValueSlot } from '../providers/ldap/search/compile.js';
-import { EMPTY_SET, intersect, RangeSet, SortedIds, union, type IdSet } from '../providers/ldap/search/id-set.js';
-import { normalizeDnValue } from '../providers/ldap/search/matching.js';
-import type { SearchQuery, SearchResult, Viewer } from '../providers/ldap/search/types.js';
+} from './attributes.js';
+import { compileFilter, slotValues, TRUE, type AttrRef, type MatchContext, type ValueSlot } from './compile.js';
+import { EMPTY_SET, intersect, RangeSet, SortedIds, union, type IdSet } from './id-set.js';
+import { normalizeDnValue } from './matching.js';
+import type { SearchQuery, SearchResult, Viewer } from './types.js';
 import { AttributeTable, type AttributeDef, type Shape } from './attribute-table.js';
 import { EncodedStore, EntryEncoder } from './encode.js';
 
@@ -81,10 +82,6 @@ export interface SnapshotParts {
 const SUBSCHEMA_VALUES: readonly string[] = Object.freeze([SUBSCHEMA_DN]);
 const TRUE_VALUES: readonly string[] = Object.freeze(['TRUE']);
 const FALSE_VALUES: readonly string[] = Object.freeze(['FALSE']);
-const IN_CHAIN_MEMO_SIZE = 256;
-const IN_CHAIN_MEMO_IDS = 1_000_000;
-const RESTRICTED_VIEW_MEMO_SIZE = 1024;
-const BASE_KEY_MEMO_SIZE = 256;
 
 /** What a search runs against: the whole snapshot, or a non-privileged user's view of it. */
 interface SearchView extends MatchContext {
@@ -108,8 +105,8 @@ export class DirectorySnapshot implements SearchView {
   private readonly virtualGroupStart: number;
   private readonly entryCount: number;
   // Bounded by entry count and by total ids held, so a few huge groups cannot pin much memory.
-  private readonly inChainMemo = new LRUCache<string, IdSet>({ max: IN_CHAIN_MEMO_SIZE, maxSize: IN_CHAIN_MEMO_IDS, sizeCalculation: (set) => set.size + 1 });
-  private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: RESTRICTED_VIEW_MEMO_SIZE });
+  private readonly inChainMemo = new LRUCache<string, IdSet>({ max: DIRECTORY_LIMITS.inChainMemoEntries, maxSize: DIRECTORY_LIMITS.inChainMemoIds, sizeCalculation: (set) => set.size + 1 });
+  private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: DIRECTORY_LIMITS.restrictedViewMemoEntries });
   private readonly userIndexByPk: Map<number, number>;
   private readonly baseKeys = new Map<string, string | null>();
   private readonly encoder: EntryEncoder;
@@ -163,7 +160,7 @@ export class DirectorySnapshot implements SearchView {
     const known = this.p.dnIndex.has(dn) ? dn : this.baseKeys.get(dn);
     if (known !== undefined) return known;
     const key = normalizeDnValue(dn);
-    if (this.baseKeys.size >= BASE_KEY_MEMO_SIZE) this.baseKeys.clear();
+    if (this.baseKeys.size >= DIRECTORY_LIMITS.baseKeyMemoEntries) this.baseKeys.clear();
     this.baseKeys.set(dn, key);
     return key;
   }

@@ -4,6 +4,7 @@
  * steps (membership graph, indexes, pre-encoding) yield to the event loop regularly so a refresh does not stall
  * the listeners. Nothing here touches a live snapshot: the caller swaps the returned one in.
  */
+import { DIRECTORY_LIMITS } from '../config/limits.js';
 import type { CoreApi } from '../core-api/port.js';
 import type { DirectoryGroup, DirectoryUser, LdapProviderConfig } from '../core-api/model.js';
 import { ChunkedArray } from '../lib/chunked.js';
@@ -16,10 +17,10 @@ import {
   userEntriesWithGroupDns,
   type LdapAttribute,
   type NumberingConfig,
-} from '../providers/ldap/entries.js';
-import type { ValueSlot } from '../providers/ldap/search/compile.js';
-import { RangeSet } from '../providers/ldap/search/id-set.js';
-import { builtDnKey, equalityKey } from '../providers/ldap/search/matching.js';
+} from './entries.js';
+import type { ValueSlot } from './compile.js';
+import { RangeSet } from './id-set.js';
+import { builtDnKey, equalityKey } from './matching.js';
 import { AttributeTable, Shape, type AttributeDef } from './attribute-table.js';
 import { EncodedStore, EntryEncoder } from './encode.js';
 import {
@@ -48,7 +49,7 @@ export interface BuildOptions {
   /** Keep entries encoded for `*` searches (default true; direct mode's small snapshots skip it). */
   preEncode?: boolean;
   /**
-   * Most bytes of kept encoded entries (default DEFAULT_PRE_ENCODE_BYTES): at build time in id order (users
+   * Most bytes of kept encoded entries (default DIRECTORY_LIMITS.preEncodeBytes): at build time in id order (users
    * before groups before virtual groups), on demand in the order searches send them; the rest are encoded per
    * request.
    */
@@ -69,7 +70,6 @@ export interface BuildOptions {
   pauseMs?: number;
 }
 
-export const DEFAULT_PRE_ENCODE_BYTES = 64 * 1024 * 1024;
 /** Longest stretch the finishing steps run before letting the listeners in (a search waits at most this). */
 const SLICE_MS = 4;
 /**
@@ -445,7 +445,7 @@ export class SnapshotBuilder {
       encoded: null,
       builtAt: Date.now(),
     };
-    const budget = options.preEncode === false ? 0 : options.preEncodeBytes ?? DEFAULT_PRE_ENCODE_BYTES;
+    const budget = options.preEncode === false ? 0 : options.preEncodeBytes ?? DIRECTORY_LIMITS.preEncodeBytes;
     if (budget > 0) {
       parts.encoded = new EncodedStore(total, budget);
       if (options.encodeOnDemand === true) parts.encodeOnDemand = true;

@@ -1,13 +1,14 @@
 /**
- * The listener modules this build can run, by outpost type. The LDAP and RADIUS modules register here.
+ * The listener modules this build can run, by outpost type: LDAP only so far (the controller refuses an outpost of
+ * another type, naming the supported ones).
  */
 import type { OutpostConfig } from '../config/env.js';
 import type { LogRoot } from '../observability/log.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { CoarseTimers } from '../util/coarse-timers.js';
-import type { ModuleFactories } from './module.js';
-import { LdapModule } from '../providers/ldap/module.js';
-import type { BindShare } from '../providers/ldap/bind-share.js';
+import type { ModuleFactories } from '../outpost/module.js';
+import { LdapModule } from './ldap/module.js';
+import type { BindShare } from './ldap/bind-share.js';
 
 /** Process-wide things a module may need beyond its ModuleContext. */
 export interface ModuleDeps {

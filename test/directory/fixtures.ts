@@ -4,7 +4,7 @@ import { CoreError } from '../../src/errors.js';
 import type { DirectoryGroup, DirectoryUser, GroupQuery, GroupRef, UserQuery } from '../../src/core-api/model.js';
 import { parseFilter } from '../../src/protocol/ldap/filter.js';
 import type { Scope } from '../../src/protocol/ldap/messages.js';
-import type { SearchQuery } from '../../src/providers/ldap/search/types.js';
+import type { SearchQuery } from '../../src/directory/types.js';
 
 export const BASE = 'dc=ldap,dc=goauthentik,dc=io';
 export const PROVIDER = { baseDn: 'DC=ldap,DC=goauthentik,DC=io', uidStartNumber: 2000, gidStartNumber: 4000 };

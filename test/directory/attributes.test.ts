@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributeKey, parseAttributeSelection, splitAttributeList } from '../../../src/providers/ldap/search/attributes.js';
+import { attributeKey, parseAttributeSelection, splitAttributeList } from '../../src/directory/attributes.js';
 
 describe('attribute lists', () => {
   // authentik's normalizeAttributes table (reference 7.3), which here actually takes effect.

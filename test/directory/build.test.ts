@@ -1,13 +1,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot, type BuildProgress } from '../../src/cache/build.js';
-import { SnapshotHolder } from '../../src/cache/holder.js';
-import type { DirectorySnapshot } from '../../src/cache/snapshot.js';
+import { buildSnapshot, type BuildProgress } from '../../src/directory/build.js';
+import { SnapshotHolder } from '../../src/directory/holder.js';
+import type { DirectorySnapshot } from '../../src/directory/snapshot.js';
 import type { CoreApi } from '../../src/core-api/port.js';
 import { CoreError } from '../../src/errors.js';
 import { encodeEntryOp } from '../../src/protocol/ldap/search-response.js';
-import type { SearchResult } from '../../src/providers/ldap/search/types.js';
-import { compileFilter, TRUE, type MatchContext } from '../../src/providers/ldap/search/compile.js';
+import type { SearchResult } from '../../src/directory/types.js';
+import { compileFilter, TRUE, type MatchContext } from '../../src/directory/compile.js';
 import { parseFilter } from '../../src/protocol/ldap/filter.js';
 import { BASE, FULL, PROVIDER, generatedCore, query, smallDirectory } from './fixtures.js';
 

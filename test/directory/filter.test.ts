@@ -1,11 +1,11 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshotFromData } from '../../../src/cache/build.js';
-import type { DirectorySnapshot } from '../../../src/cache/snapshot.js';
-import { parseFilter, type Filter } from '../../../src/protocol/ldap/filter.js';
-import { compileFilter, FALSE, TRUE, UNDEFINED } from '../../../src/providers/ldap/search/compile.js';
-import { canonicalInteger, parseGeneralizedTime, prepCaseIgnore } from '../../../src/providers/ldap/search/matching.js';
-import { BASE, FULL, PROVIDER, group, link, query, user } from '../../cache/fixtures.js';
+import { buildSnapshotFromData } from '../../src/directory/build.js';
+import type { DirectorySnapshot } from '../../src/directory/snapshot.js';
+import { parseFilter, type Filter } from '../../src/protocol/ldap/filter.js';
+import { compileFilter, FALSE, TRUE, UNDEFINED } from '../../src/directory/compile.js';
+import { canonicalInteger, parseGeneralizedTime, prepCaseIgnore } from '../../src/directory/matching.js';
+import { BASE, FULL, PROVIDER, group, link, query, user } from './fixtures.js';
 
 /** Short names of matching entries: users/alice, groups/admins, virtual-groups/alice, or the container. */
 function short(dn: string): string {

@@ -1,8 +1,8 @@
 /** Request, viewer and result shapes shared by the cached directory, direct search and single entries. */
 import type { Buffer } from 'node:buffer';
-import type { Filter } from '../../../protocol/ldap/filter.js';
-import type { Scope } from '../../../protocol/ldap/messages.js';
-import type { LdapEntry } from '../entries.js';
+import type { Filter } from '../protocol/ldap/filter.js';
+import type { Scope } from '../protocol/ldap/messages.js';
+import type { LdapEntry } from './entries.js';
 
 /** The parts of a SearchRequest the engine needs (a decoded SearchRequest fits). */
 export interface SearchQuery {

@@ -8,8 +8,8 @@
  * - integer: integerMatch: canonical decimal; not an integer -> null.
  * - time: generalizedTimeMatch: milliseconds since the epoch as decimal text; invalid -> null.
  */
-import { tryParseDn, normalizedRdns } from '../../../protocol/ldap/dn.js';
-import type { MatchKind } from '../schema.js';
+import { tryParseDn, normalizedRdns } from '../protocol/ldap/dn.js';
+import type { MatchKind } from './schema.js';
 
 function hasSpaceRun(s: string): boolean {
   for (let i = 0; i < s.length; i++) {

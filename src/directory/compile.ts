@@ -13,9 +13,9 @@
  * distinguishedNameMatch, integerMatch, generalizedTimeMatch, objectIdentifierMatch, booleanMatch and AD's
  * bitwise AND / OR rules (1.2.840.113556.1.4.803 / .804); `:dn:` also matches the entry's RDN values.
  */
-import { assertionText, type AssertionValue, type Filter, type ExtensibleMatchFilter } from '../../../protocol/ldap/filter.js';
-import { tryParseDn } from '../../../protocol/ldap/dn.js';
-import type { MatchKind } from '../schema.js';
+import { assertionText, type AssertionValue, type Filter, type ExtensibleMatchFilter } from '../protocol/ldap/filter.js';
+import { tryParseDn } from '../protocol/ldap/dn.js';
+import type { MatchKind } from './schema.js';
 import { EMPTY_SET, intersect, union, type IdSet } from './id-set.js';
 import {
   canonicalInteger,

@@ -3,18 +3,18 @@
  * demo starts one per demo token in the same process, all sharing one log root, metrics registry and metrics
  * server (the shared metrics carry `outpost_name`).
  */
-import type { CoreConnectionConfig, OutpostConfig } from '../config/env.js';
-import { createCoreClient } from '../core-api/client.js';
-import type { CoreApi } from '../core-api/port.js';
-import { ConfigError } from '../errors.js';
-import type { LogRoot } from '../observability/log.js';
-import { outpostMetrics, type MetricsRegistry } from '../observability/metrics.js';
-import type { CoarseTimers } from '../util/coarse-timers.js';
-import { AUTHENTIK_VERSION, USER_AGENT } from '../version.js';
-import { OutpostController, type ControllerOptions } from './controller.js';
-import type { ModuleFactories, RefreshReason } from './module.js';
-import { moduleFactories } from './modules.js';
-import type { BindShare } from '../providers/ldap/bind-share.js';
+import type { CoreConnectionConfig, OutpostConfig } from './config/env.js';
+import { createCoreClient } from './core-api/client.js';
+import type { CoreApi } from './core-api/port.js';
+import { ConfigError } from './errors.js';
+import type { LogRoot } from './observability/log.js';
+import { outpostMetrics, type MetricsRegistry } from './observability/metrics.js';
+import type { CoarseTimers } from './util/coarse-timers.js';
+import { AUTHENTIK_VERSION, USER_AGENT } from './version.js';
+import { OutpostController, type ControllerOptions } from './outpost/controller.js';
+import type { ModuleFactories, RefreshReason } from './outpost/module.js';
+import { moduleFactories } from './providers/modules.js';
+import type { BindShare } from './providers/ldap/bind-share.js';
 
 export interface OutpostRunDeps {
   logRoot: LogRoot;
@@ -22,7 +22,7 @@ export interface OutpostRunDeps {
   timers: CoarseTimers;
   /** The core API; by default an HTTP client for config.core (closed again on stop). */
   api?: CoreApi;
-  /** By default the registry in modules.ts. */
+  /** By default the registry in providers/modules.ts. */
   moduleFactories?: ModuleFactories;
   /** Cluster workers only: verified LDAP binds shared with the sibling workers. */
   bindShare?: BindShare;

@@ -1,13 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../src/config/env.js';
-import { CoreError } from '../../src/errors.js';
-import { MetricsRegistry } from '../../src/observability/metrics.js';
-import type { OutpostModule } from '../../src/outpost/module.js';
-import { startOutpost } from '../../src/outpost/run.js';
-import { CoarseTimers } from '../../src/util/coarse-timers.js';
-import { FakeCore, fakeOutpost } from '../helpers/fake-core.js';
-import { captureLogs, FakeCoreWs, waitFor } from './helpers.js';
+import { loadConfig } from '../src/config/env.js';
+import { CoreError } from '../src/errors.js';
+import { MetricsRegistry } from '../src/observability/metrics.js';
+import type { OutpostModule } from '../src/outpost/module.js';
+import { startOutpost } from '../src/run.js';
+import { CoarseTimers } from '../src/util/coarse-timers.js';
+import { FakeCore, fakeOutpost } from './helpers/fake-core.js';
+import { captureLogs, FakeCoreWs, waitFor } from './outpost/helpers.js';
 
 function trivialModule(type: 'ldap' | 'radius', log: string[]): OutpostModule {
   return {

@@ -7,7 +7,7 @@
  *   there never took effect;
  * - names are case-insensitive, aliases and OIDs resolve to the schema name, options (`;binary`) are ignored.
  */
-import { schemaAttribute } from '../schema.js';
+import { schemaAttribute } from './schema.js';
 
 export interface AttributeSelection {
   readonly allUser: boolean;

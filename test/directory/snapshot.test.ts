@@ -1,12 +1,12 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshotFromData } from '../../src/cache/build.js';
-import type { DirectorySnapshot } from '../../src/cache/snapshot.js';
+import { buildSnapshotFromData } from '../../src/directory/build.js';
+import type { DirectorySnapshot } from '../../src/directory/snapshot.js';
 import { escapeFilterValue, parseFilter } from '../../src/protocol/ldap/filter.js';
 import { encodeEntryOp } from '../../src/protocol/ldap/search-response.js';
-import type { SearchResult, Viewer } from '../../src/providers/ldap/search/types.js';
-import { compileFilter } from '../../src/providers/ldap/search/compile.js';
-import { normalizeDnValue } from '../../src/providers/ldap/search/matching.js';
+import type { SearchResult, Viewer } from '../../src/directory/types.js';
+import { compileFilter } from '../../src/directory/compile.js';
+import { normalizeDnValue } from '../../src/directory/matching.js';
 import { BASE, FULL, PROVIDER, group, link, query, smallDirectory, user } from './fixtures.js';
 
 const U = `ou=users,${BASE}`;

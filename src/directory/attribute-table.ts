@@ -3,10 +3,10 @@
  * custom ones as they appear) gets a small id, its lower-case key, matching kind and flags. Entries store values
  * by position in a shared "shape" (the ordered attribute ids of the entry), so there are no per-entry maps.
  */
-import { attributeTypes, schemaAttribute, type MatchKind } from '../providers/ldap/schema.js';
-import { attributeKey } from '../providers/ldap/search/attributes.js';
-import type { AttrRef } from '../providers/ldap/search/compile.js';
-import { builtDnKey } from '../providers/ldap/search/matching.js';
+import { attributeTypes, schemaAttribute, type MatchKind } from './schema.js';
+import { attributeKey } from './attributes.js';
+import type { AttrRef } from './compile.js';
+import { builtDnKey } from './matching.js';
 
 /** Attributes computed from the entry's position rather than stored. */
 export type VirtualAttribute = 'entrydn' | 'subschemasubentry' | 'hassubordinates' | 'entryuuid';

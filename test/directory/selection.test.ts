@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshotFromData } from '../../src/cache/build.js';
-import { parseAttributeSelection } from '../../src/providers/ldap/search/attributes.js';
-import { normalizeDnValue } from '../../src/providers/ldap/search/matching.js';
+import { buildSnapshotFromData } from '../../src/directory/build.js';
+import { parseAttributeSelection } from '../../src/directory/attributes.js';
+import { normalizeDnValue } from '../../src/directory/matching.js';
 import { BASE, FULL, PROVIDER, query, smallDirectory } from './fixtures.js';
 
 test('selected attributes: per-shape memo equals the walk over every stored attribute', async () => {

@@ -10,7 +10,7 @@ import { Tag } from '../protocol/ber/reader.js';
 import { putLength, tlvSize } from '../protocol/ber/writer.js';
 import { OpTag } from '../protocol/ldap/messages.js';
 import { encodeLdapString } from '../protocol/ldap/search-response.js';
-import type { ValueSlot } from '../providers/ldap/search/compile.js';
+import type { ValueSlot } from './compile.js';
 import type { AttributeTable, Shape } from './attribute-table.js';
 
 export interface StoredEntries {

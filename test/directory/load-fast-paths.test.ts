@@ -4,10 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot, buildSnapshotFromData } from '../../src/cache/build.js';
+import { buildSnapshot, buildSnapshotFromData } from '../../src/directory/build.js';
 import { encodeEntryOp } from '../../src/protocol/ldap/search-response.js';
-import { DirectoryLayout, generalizedTime, userAttributes } from '../../src/providers/ldap/entries.js';
-import { parseAttributeSelection } from '../../src/providers/ldap/search/attributes.js';
+import { DirectoryLayout, generalizedTime, userAttributes } from '../../src/directory/entries.js';
+import { parseAttributeSelection } from '../../src/directory/attributes.js';
 import { BASE, FULL, PROVIDER, generatedCore, group, link, query, user } from './fixtures.js';
 
 /** The conversion through Date, as GeneralizedTime was computed before the digit-copying path. */

@@ -1,5 +1,7 @@
 /**
- * The LDAP directory model: entries, filter evaluation, the cached directory and the search engine.
+ * The LDAP directory model: the entries of one provider's tree, the schema, filter evaluation, attribute
+ * selection and the indexed, immutable snapshot searched by both search modes. It imports nothing of the
+ * providers (test/architecture.test.ts): the LDAP provider uses it.
  *
  * Cached mode
  *   const holder = new SnapshotHolder((signal) => buildSnapshot(core, provider, { pageSize, onProgress, signal }));
@@ -11,14 +13,8 @@
  *   SnapshotHolder serialises refreshes, swaps one reference on success and keeps the last good snapshot on
  *   failure (RefreshOutcome tells which; log it there).
  *
- * Direct mode
- *   const result = await searchDirect({ core, provider, pageSize, signal }, request, { userPk, canSearch });
- *   or, with your own fetching: translateFilter(filter, provider) -> { users, groups } queries (null: skip),
- *   then buildSnapshotFromData(provider, users, groups, { preEncode: false }).search(request, viewer).
- *
- * RootDSE and cn=subschema (base "" / cn=subschema, routed by the handler):
- *   searchEntries([rootDseEntry({ namingContexts, vendorVersion })], request, { rootDse: true })
- *   searchEntries([subschemaEntry], request)
+ * Direct mode (providers/ldap/search/direct.ts) fetches what a filter needs from the core, then searches
+ *   buildSnapshotFromData(provider, users, groups, { preEncode: false }).search(request, viewer).
  *
  * Compare: snapshot.compare(dn, attribute, value, viewer) -> 6 / 5 / 16 / 17 / 32 / 34.
  *
@@ -38,29 +34,21 @@
  *   values) in one chunked array (it grows without multi-megabyte copies), by position in a shared shape; no
  *   per-entry maps. DNs and memberships share strings. 100,000 users x 5 groups + 10,000 groups: ~140 MB heap +
  *   up to 64 MB of encoded entries.
- * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (64 MiB): by buildSnapshot when a
- *   search first sends them (the build stays short and memory follows what clients read), by
- *   buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
+ * - Entries are encoded for `*` and kept up to BuildOptions.preEncodeBytes (DIRECTORY_LIMITS: 64 MiB): by
+ *   buildSnapshot when a search first sends them (the build stays short and memory follows what clients read),
+ *   by buildSnapshotFromData at build time in id order; the rest, and other selections, are encoded per request.
  * - Equality on cn, uid, sAMAccountName, mail, objectClass, uidNumber, gidNumber, member, memberOf and entryDN
  *   resolves through indexes (candidates are re-checked); AND intersects, OR unites; anything else scans the
  *   scope with the filter compiled once per request. Kinds come from the whole filter, never the "last
  *   objectClass". In-chain membership (1.2.840.113556.1.4.1941) is computed per target and memoized (LRU 256).
- * - Semantics of entries and filters: see providers/ldap/entries.ts and providers/ldap/search/compile.ts.
+ * - Semantics of entries and filters: see entries.ts and compile.ts.
  */
-export { buildSnapshot, buildSnapshotFromData, DEFAULT_PRE_ENCODE_BYTES, SnapshotBuilder } from './build.js';
+export { buildSnapshot, buildSnapshotFromData, SnapshotBuilder } from './build.js';
 export type { BuildOptions, BuildProgress, SnapshotProvider } from './build.js';
 export { SnapshotHolder } from './holder.js';
 export type { RefreshOutcome, SnapshotBuild } from './holder.js';
 export { DirectorySnapshot, EntryKind } from './snapshot.js';
 export type { EntryKindValue } from './snapshot.js';
-export { searchDirect, filterToCoreQuery, kindsForFilter, kindsForBase } from '../providers/ldap/search/direct.js';
-export type { DirectSearchDeps, NeededKinds } from '../providers/ldap/search/direct.js';
-export { searchEntries, searchSingleEntry } from '../providers/ldap/search/single.js';
-export type { EntriesSearchOptions, SingleEntryOptions } from '../providers/ldap/search/single.js';
-export { translateFilter } from '../providers/ldap/search/translate.js';
-export type { CoreQueryPlan } from '../providers/ldap/search/translate.js';
-export type { SearchQuery, SearchResult, Viewer } from '../providers/ldap/search/types.js';
-export { rootDseEntry } from '../providers/ldap/rootdse.js';
-export type { RootDseOptions } from '../providers/ldap/rootdse.js';
-export { subschemaEntry, SUBSCHEMA_DN } from '../providers/ldap/schema.js';
-export type { LdapAttribute, LdapEntry } from '../providers/ldap/entries.js';
+export type { SearchQuery, SearchResult, Viewer } from './types.js';
+export { subschemaEntry, SUBSCHEMA_DN } from './schema.js';
+export type { LdapAttribute, LdapEntry } from './entries.js';

@@ -13,9 +13,9 @@ import {
   userAttributes,
   virtualGroupAttributes,
   type LdapAttribute,
-} from '../../../src/providers/ldap/entries.js';
-import { normalizeDn, parseDn } from '../../../src/protocol/ldap/dn.js';
-import { group, user } from '../../cache/fixtures.js';
+} from '../../src/directory/entries.js';
+import { normalizeDn, parseDn } from '../../src/protocol/ldap/dn.js';
+import { group, user } from './fixtures.js';
 
 const layout = new DirectoryLayout('DC=ldap,DC=goauthentik,DC=io');
 const numbering = { uidStartNumber: 2000, gidStartNumber: 4000 };
