@@ -12,7 +12,7 @@ import { startEmbeddedDefault } from './demo.js';
 import { ConfigError } from './errors.js';
 import { runHealthcheck } from './observability/healthcheck.js';
 import { LogRoot } from './observability/log.js';
-import { MetricsRegistry, registerProcessMetrics } from './observability/metrics.js';
+import { MetricsRegistry } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
 import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
@@ -69,8 +69,8 @@ async function run(config: OutpostConfig): Promise<number> {
     void logRoot.flush().then(() => process.exit(1));
   });
 
-  const registry = new MetricsRegistry();
-  const stopProcessMetrics = registerProcessMetrics(registry);
+  // A worker's samples carry its slot, so the primary's merged /metrics keeps one series per worker.
+  const registry = new MetricsRegistry({ processMetrics: true, ...(slot !== undefined ? { defaultLabels: { worker: String(slot) } } : {}) });
   const timers = new CoarseTimers({ resolutionMs: METRICS_LIMITS.coarseClockResolutionMs });
   let ready = false;
   const metricsServer =
@@ -107,7 +107,7 @@ async function run(config: OutpostConfig): Promise<number> {
     slot === undefined
       ? undefined
       : attachWorkerChannel({
-          exposition: () => registry.exposition(),
+          metrics: () => registry.families(),
           refresh: () => refresh?.(),
           orphaned: () => {
             if (shutdown.signal.aborted) return;
@@ -119,7 +119,6 @@ async function run(config: OutpostConfig): Promise<number> {
   const cleanup = async (): Promise<void> => {
     channel?.detach();
     await metricsServer?.close();
-    stopProcessMetrics();
     timers.close();
     await logRoot.flush();
   };
@@ -187,14 +186,13 @@ function workerBindShare(channel: WorkerChannel): BindShare | undefined {
 async function runPrimary(config: OutpostConfig): Promise<number> {
   const logRoot = new LogRoot({ level: config.logLevel });
   const log = logRoot.child('authentik.outpost');
-  const registry = new MetricsRegistry();
-  const stopProcessMetrics = registerProcessMetrics(registry);
+  const registry = new MetricsRegistry({ processMetrics: true });
   const supervisor = new WorkerSupervisor({ workers: config.workers, logger: logRoot.child('authentik.outpost.cluster') });
   const metricsServer = await startMetricsServer({
     addresses: config.listen.metrics,
     socketPath: config.metricsSocketPath,
     registry,
-    exposition: () => supervisor.exposition(registry.exposition()),
+    exposition: async () => supervisor.exposition(await registry.families()),
     logger: logRoot.child('authentik.outpost.metrics'),
     isReady: () => supervisor.ready,
   });
@@ -225,7 +223,6 @@ async function runPrimary(config: OutpostConfig): Promise<number> {
   await supervisor.stop();
   await started;
   await metricsServer.close();
-  stopProcessMetrics();
   await logRoot.flush();
   return code;
 }

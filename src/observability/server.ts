@@ -49,7 +49,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
       }
-      const render = options.exposition ?? (async () => registry.exposition());
+      const render = options.exposition ?? (() => registry.exposition());
       render().then(
         (body) => {
           res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
