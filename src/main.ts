@@ -4,12 +4,14 @@
  *   ak-outpost               run (AUTHENTIK_HOST set: outpost; unset: embedded default mode)
  *   ak-outpost healthcheck   exit 0 when the local ping answers below 400, else 1
  *   ak-outpost --version     print the full version
+ *   ak-outpost --help        usage; an unknown option or command is one line on stderr and exit 2
  */
 import { once } from 'node:events';
 import { loadConfig, type OutpostConfig } from './config/env.js';
 import { CONTROL_LIMITS, METRICS_LIMITS } from './config/limits.js';
 import { startEmbeddedDefault } from './demo.js';
 import { ConfigError } from './errors.js';
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError, usageErrorLine } from './lib/cli.js';
 import { runHealthcheck } from './observability/healthcheck.js';
 import { LogRoot } from './observability/log.js';
 import { MetricsRegistry } from './observability/metrics.js';
@@ -20,9 +22,15 @@ import { startOutpost } from './outpost/run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
 
+const PROGRAM = 'ak-outpost';
+
 const HELP = `ak-outpost: authentik-compatible LDAP and RADIUS outpost
 
-Usage: ak-outpost [healthcheck | --version | --help]
+Usage: ak-outpost [healthcheck] [--version] [--help]
+
+  healthcheck     exit 0 when the local metrics listener answers the ping, else 1
+  -v, --version   print the full version
+  -h, --help      print this help
 
 Environment:
   AUTHENTIK_HOST       URL to connect to (format "http://authentik.company"); unset: embedded default mode
@@ -30,19 +38,43 @@ Environment:
   AUTHENTIK_INSECURE   Skip SSL Certificate verification
 `;
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--version' || command === '-v') {
+type Command = 'run' | 'healthcheck' | 'version' | 'help';
+
+/** Throws UsageError for an unknown option or command. */
+function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      version: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const [command, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`Unexpected argument '${extra}'`);
+  if (command === undefined) return 'run';
+  if (command === 'healthcheck' || command === 'help') return command;
+  throw new UsageError(`Unknown command '${command}'`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorLine(PROGRAM, err));
+    return USAGE_EXIT_CODE;
+  }
+  if (command === 'version') {
     process.stdout.write(`${fullVersion()}\n`);
     return 0;
   }
-  if (command === '--help' || command === '-h' || command === 'help') {
+  if (command === 'help') {
     process.stdout.write(HELP);
     return 0;
-  }
-  if ((command !== undefined && command !== 'healthcheck') || rest.length > 0) {
-    process.stderr.write(`unknown arguments: ${argv.join(' ')}\n\n${HELP}`);
-    return 2;
   }
   let config: OutpostConfig;
   try {

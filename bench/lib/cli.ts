@@ -38,3 +38,12 @@ export function numberArg(name: string, value: string | undefined, min: number, 
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name}: expected a number in [${min}, ${max}]`);
   return n;
 }
+
+/** `[users=100000] [groups=10000]`, the positional arguments of the in-process directory benchmarks. */
+export function directorySizeArgs(command: string): [users: number, groups: number] {
+  const program = command.slice(command.lastIndexOf('/') + 1);
+  return benchCommandLine(program, `usage: ${command} [users=100000] [groups=10000]\n`, { allowPositionals: true }, ({ positionals }) => {
+    if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'`);
+    return [intArg('users', positionals[0] ?? '100000', 1, 1_000_000), intArg('groups', positionals[1] ?? '10000', 1, 100_000)];
+  });
+}

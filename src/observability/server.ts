@@ -6,7 +6,7 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatListenAddress, type ListenAddress } from '../config/env.js';
+import { formatListenAddress, type ListenAddress } from '../lib/listen-address.js';
 import { METRICS_LIMITS } from '../config/limits.js';
 import type { Logger } from './log.js';
 import { EXPOSITION_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
