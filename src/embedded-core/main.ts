@@ -62,17 +62,16 @@ function parseCliArgs(args: string[]): CliOptions | 'help' {
 }
 
 function printBanner(core: EmbeddedCore): void {
-  const url = core.url;
   const directory = core.directory();
   const lines: string[] = [
-    `ak-outpost embedded core listening on ${formatListenAddress(core.listenAddress)}: ${url} (authentik ${directory.settings.version}, API ${directory.settings.generation})`,
+    `ak-outpost embedded core listening on ${formatListenAddress(core.listenAddress)}: ${core.url} (authentik ${directory.settings.version}, API ${directory.settings.generation})`,
     `CA certificate: ${core.pki.caPath}`,
     `admin token: ${core.adminToken}`,
     '',
   ];
   for (const outpost of directory.outposts.values()) {
     lines.push(`# outpost "${outpost.name}" (${outpost.type})`);
-    lines.push(`export AUTHENTIK_HOST=${url}`);
+    lines.push(`export AUTHENTIK_HOST=${core.url}`);
     lines.push(`export AUTHENTIK_TOKEN=${outpost.token}`);
     lines.push('export AUTHENTIK_INSECURE=false');
     lines.push('');

@@ -31,7 +31,7 @@ export interface HistogramSpec<L extends string> extends MetricSpec<L> {
 }
 
 /** Go's client's default buckets (seconds), which the reference's histograms use. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
 interface LabelNode<C> {
   readonly next: Map<string, LabelNode<C>>;
@@ -41,8 +41,8 @@ interface LabelNode<C> {
 type AnyLabels = Readonly<Record<string, string | number>>;
 
 /**
- * The prom-client child of each label set, made once and found again through one Map per label: a request's
- * lookup builds no key string, so recording costs little more than prom-client's own observe or inc.
+ * The prom-client child of each label set, made once and found again through one Map per label (a request's
+ * lookup builds no key string), so the series cap is checked only when a label set is new.
  */
 class SeriesIndex<C> {
   readonly #root: LabelNode<C> = { next: new Map(), child: undefined };

@@ -255,13 +255,15 @@ export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChan
   };
   const onMessage = (message: unknown): void => {
     if (!isToWorker(message)) return;
-    if (message.t === 'refresh') handlers.refresh();
-    else if (message.t === 'metrics') {
+    if (message.t === 'refresh') {
+      handlers.refresh();
+    } else if (message.t === 'metrics') {
       const id = message.id;
       // A failure answers nothing: the primary leaves this worker out of that scrape when its wait runs out.
       handlers.metrics().then((families) => send({ t: 'metrics', id, families }), () => {});
+    } else {
+      for (const onPeer of subscribers.get(message.topic) ?? []) onPeer(message.payload);
     }
-    else for (const onPeer of subscribers.get(message.topic) ?? []) onPeer(message.payload);
   };
   const onDisconnect = (): void => handlers.orphaned();
   process.on('message', onMessage);
