@@ -11,6 +11,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_SOCKETS, HttpTransport } from '../src/core-api/http-transport.js';
+import { UsageError } from '../src/lib/cli.js';
+import { benchCommandLine } from './lib/cli.js';
 
 interface Options {
   url: string;
@@ -22,19 +24,26 @@ interface Options {
   hi: number;
 }
 
+const USAGE = 'usage: AKO_BENCH_TOKEN=<outpost token> flow-direct.js <json options>\n';
+
 function parseOptions(text: string | undefined): Options {
-  if (text === undefined) throw new Error('usage: flow-direct.js <json options>');
-  const raw: unknown = JSON.parse(text);
-  if (typeof raw !== 'object' || raw === null) throw new Error('options must be a JSON object');
+  if (text === undefined) throw new UsageError('expected one argument, the JSON options');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new UsageError('the options are not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null) throw new UsageError('options must be a JSON object');
   const o = raw as Record<string, unknown>;
   const str = (k: string): string => {
     const v = o[k];
-    if (typeof v !== 'string' || v === '') throw new Error(`option ${k} must be a non-empty string`);
+    if (typeof v !== 'string' || v === '') throw new UsageError(`option ${k} must be a non-empty string`);
     return v;
   };
   const int = (k: string, min: number, max: number): number => {
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new Error(`option ${k} must be a number in [${min}, ${max}]`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new UsageError(`option ${k} must be a number in [${min}, ${max}]`);
     return v;
   };
   return {
@@ -166,7 +175,10 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv[2]);
+  const o = benchCommandLine('flow-direct.js', USAGE, { allowPositionals: true }, ({ positionals }) => {
+    if (positionals.length > 1) throw new UsageError('expected one argument, the JSON options');
+    return parseOptions(positionals[0]);
+  });
   if (o.token === '') throw new Error('AKO_BENCH_TOKEN is not set');
   const client = new Client(o.url, o.token, o.concurrency);
   const provider = await ldapProvider(client);

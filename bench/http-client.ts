@@ -7,12 +7,15 @@
  *
  *   node dist/bench/http-client.js [requests-per-case=4000]
  */
+
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { HttpTransport, LeanRequest } from '../src/core-api/http-transport.js';
+import { UsageError } from '../src/lib/cli.js';
+import { benchCommandLine, intArg } from './lib/cli.js';
 
 type Call = (method: 'GET' | 'POST') => Promise<number>;
 
@@ -67,8 +70,7 @@ async function measure(call: Call, method: 'GET' | 'POST', concurrency: number, 
   return `${String(rps).padStart(7)} req/s  p50 ${percentile(latencies, 50).toFixed(3).padStart(7)} ms  p99 ${percentile(latencies, 99).toFixed(3).padStart(7)} ms  CPU ${cpuPerRequest.toFixed(0).padStart(4)} µs/req`;
 }
 
-async function main(): Promise<void> {
-  const total = Number(process.argv[2] ?? '4000');
+async function main(total: number): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   const base = `http://127.0.0.1:${port}`;
@@ -127,5 +129,11 @@ async function main(): Promise<void> {
   child.disconnect();
 }
 
-if (process.argv[2] === 'server') runServer();
-else await main();
+// `server`: the child this script forks for itself.
+const mode = benchCommandLine('http-client.js', 'usage: node dist/bench/http-client.js [requests-per-case=4000]\n', { allowPositionals: true }, ({ positionals }) => {
+  if (positionals.length > 1) throw new UsageError(`Unexpected argument '${positionals[1]}'`);
+  const [first] = positionals;
+  return first === 'server' ? ('server' as const) : intArg('requests-per-case', first ?? '4000', 1, 10_000_000);
+});
+if (mode === 'server') runServer();
+else await main(mode);

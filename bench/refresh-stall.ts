@@ -11,9 +11,9 @@ import { buildSnapshot } from '../src/directory/build.js';
 import { createCoreClient } from '../src/core-api/client.js';
 import { startEmbeddedCore } from '../src/embedded-core/core.js';
 import { generateDirectory } from '../src/embedded-core/directory/generate.js';
+import { directorySizeArgs } from './lib/cli.js';
 
-const users = Number(process.argv[2] ?? 100_000);
-const groups = Number(process.argv[3] ?? 10_000);
+const [users, groups] = directorySizeArgs('node dist/bench/refresh-stall.js');
 const certsDir = mkdtempSync(join(tmpdir(), 'ako-stall-'));
 const directory = await generateDirectory({ users, groups, groupsPerUser: 5, seed: 1, iterations: 1 });
 const core = await startEmbeddedCore({ directory, certsDir });

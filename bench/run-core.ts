@@ -7,13 +7,15 @@
  * on SIGTERM or SIGINT.
  */
 import { startEmbeddedCore } from '../src/embedded-core/core.js';
+import { UsageError } from '../src/lib/cli.js';
+import { benchCommandLine } from './lib/cli.js';
 
 async function main(): Promise<void> {
-  const [directoryPath, certsDir] = process.argv.slice(2);
-  if (directoryPath === undefined || certsDir === undefined) {
-    process.stderr.write('usage: run-core.js <directory.json> <certs-dir>\n');
-    process.exit(2);
-  }
+  const [directoryPath, certsDir] = benchCommandLine('run-core.js', 'usage: run-core.js <directory.json> <certs-dir>\n', { allowPositionals: true }, ({ positionals }) => {
+    const [directory, certs] = positionals;
+    if (directory === undefined || certs === undefined || positionals.length > 2) throw new UsageError('expected <directory.json> <certs-dir>');
+    return [directory, certs] as const;
+  });
   const core = await startEmbeddedCore({ directoryPath, certsDir, host: '127.0.0.1', port: 0 });
   const stop = (): void => {
     void core.stop().then(() => process.exit(0));

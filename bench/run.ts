@@ -16,6 +16,7 @@ import {
   generatedPassword,
 } from '../src/embedded-core/directory/generate.js';
 import type { DirectoryFile } from '../src/embedded-core/directory/types.js';
+import { benchCommandLine, intArg, numberArg } from './lib/cli.js';
 import { BENCH_BASE_DN, expectedEntryCount } from './lib/ldif.js';
 import { buildLoadgen, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { cpuSeconds, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
@@ -82,75 +83,54 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
 
-function parseOptions(argv: readonly string[]): Options {
-  const o: Options = {
-    users: 10_000,
-    groups: 500,
-    groupsPerUser: 3,
-    seconds: 3,
-    warmup: 1,
-    sections: new Set([1, 2, 3, 4, 5]),
-    large: false,
-    largeUsers: 100_000,
-    largeGroups: 10_000,
-    pipelineConns: 8,
-    depth: 16,
-    bindUsers: 1000,
-    refreshRate: 2000,
-    workers: 2,
-    rounds: 3,
-    keep: false,
-  };
-  const int = (flag: string, v: string | undefined, min: number, max: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${flag}: expected an integer in [${min}, ${max}]`);
-    return n;
-  };
-  const real = (flag: string, v: string | undefined, min: number, max: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag}: expected a number in [${min}, ${max}]`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const next = (): string | undefined => argv[++i];
-    switch (flag) {
-      case '--users': o.users = int(flag, next(), 10, 100_000); break;
-      case '--groups': o.groups = int(flag, next(), 1, 10_000); break;
-      case '--groups-per-user': o.groupsPerUser = int(flag, next(), 0, 50); break;
-      case '--seconds': o.seconds = real(flag, next(), 0.5, 600); break;
-      case '--warmup': o.warmup = real(flag, next(), 0, 60); break;
-      case '--sections': {
-        const list = (next() ?? '').split(',').map((s) => int(flag, s.trim(), 1, 6));
-        o.sections = new Set(list);
-        if (o.sections.has(6)) o.large = true;
-        break;
-      }
-      case '--large': o.large = true; break;
-      case '--large-users': o.largeUsers = int(flag, next(), 10, 100_000); break;
-      case '--large-groups': o.largeGroups = int(flag, next(), 1, 10_000); break;
-      case '--pipeline': {
-        const [c, d] = (next() ?? '').split(',');
-        o.pipelineConns = int(flag, c, 1, 1024);
-        o.depth = int(flag, d, 2, 32);
-        break;
-      }
-      case '--bind-users': o.bindUsers = int(flag, next(), 1, 100_000); break;
-      case '--refresh-rate': o.refreshRate = int(flag, next(), 10, 100_000); break;
-      case '--workers': o.workers = int(flag, next(), 1, 16); break;
-      case '--rounds': o.rounds = int(flag, next(), 1, 9); break;
-      case '--keep': o.keep = true; break;
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${flag}\n${USAGE}`);
-    }
-  }
-  o.bindUsers = Math.min(o.bindUsers, o.users);
-  return o;
+function parseOptions(): Options {
+  const string = { type: 'string' } as const;
+  return benchCommandLine(
+    'run.js',
+    USAGE,
+    {
+      options: {
+        users: string,
+        groups: string,
+        'groups-per-user': string,
+        seconds: string,
+        warmup: string,
+        sections: string,
+        large: { type: 'boolean', default: false },
+        'large-users': string,
+        'large-groups': string,
+        pipeline: string,
+        'bind-users': string,
+        'refresh-rate': string,
+        workers: string,
+        rounds: string,
+        keep: { type: 'boolean', default: false },
+      },
+    },
+    ({ values: v }) => {
+      const sections = new Set((v.sections ?? '1,2,3,4,5').split(',').map((s) => intArg('--sections', s.trim(), 1, 6)));
+      const [connections, depth] = (v.pipeline ?? '8,16').split(',');
+      const users = intArg('--users', v.users ?? '10000', 10, 100_000);
+      return {
+        users,
+        groups: intArg('--groups', v.groups ?? '500', 1, 10_000),
+        groupsPerUser: intArg('--groups-per-user', v['groups-per-user'] ?? '3', 0, 50),
+        seconds: numberArg('--seconds', v.seconds ?? '3', 0.5, 600),
+        warmup: numberArg('--warmup', v.warmup ?? '1', 0, 60),
+        sections,
+        large: v.large || sections.has(6),
+        largeUsers: intArg('--large-users', v['large-users'] ?? '100000', 10, 100_000),
+        largeGroups: intArg('--large-groups', v['large-groups'] ?? '10000', 1, 10_000),
+        pipelineConns: intArg('--pipeline', connections, 1, 1024),
+        depth: intArg('--pipeline', depth, 2, 32),
+        bindUsers: Math.min(intArg('--bind-users', v['bind-users'] ?? '1000', 1, 100_000), users),
+        refreshRate: intArg('--refresh-rate', v['refresh-rate'] ?? '2000', 10, 100_000),
+        workers: intArg('--workers', v.workers ?? '2', 1, 16),
+        rounds: intArg('--rounds', v.rounds ?? '3', 1, 9),
+        keep: v.keep,
+      };
+    },
+  );
 }
 
 const log = (text: string): void => void process.stderr.write(`[bench] ${text}\n`);
@@ -666,7 +646,7 @@ function cpuModel(): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseOptions();
   const started = performance.now();
   ensureSystemPackages(log);
   const tmp = mkdtempSync(join(os.tmpdir(), 'ak-bench-'));

@@ -10,6 +10,7 @@ import { parseFilter } from '../src/protocol/ldap/filter.js';
 import { MessageBatch } from '../src/protocol/ldap/search-response.js';
 import type { SearchQuery } from '../src/directory/types.js';
 import { generatedCore, PROVIDER, BASE } from '../test/directory/fixtures.js';
+import { directorySizeArgs } from './lib/cli.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -56,8 +57,7 @@ function throughput(label: string, snapshot: DirectorySnapshot, makeQuery: (i: n
 }
 
 async function main(): Promise<void> {
-  const userCount = Number(process.argv[2] ?? 100_000);
-  const groupCount = Number(process.argv[3] ?? 10_000);
+  const [userCount, groupCount] = directorySizeArgs('node --expose-gc dist/bench/search-cached.js');
   memory('start');
   console.log(`building ${userCount} users, ${groupCount} groups, 5 groups per user`);
   const large = await build(userCount, groupCount);

@@ -4,14 +4,16 @@
  * against a remote core. Prints client commands that work as printed.
  *
  * Environment (ours): AKO_DEMO_DIRECTORY (directory file, default examples/demo-directory.yaml),
- * AKO_EMBEDDED_CORE_LISTEN (host:port of the embedded core, default 127.0.0.1:9000; port 0 picks one),
+ * AKO_EMBEDDED_CORE_LISTEN (host:port of the embedded core as src/lib/listen-address.ts reads it, default
+ * 127.0.0.1:9000; port 0 picks one),
  * AKO_CERTS_DIR (default certs/).
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { coreConnectionConfig, type ListenAddress, type OutpostConfig } from './config/env.js';
+import { coreConnectionConfig, type OutpostConfig } from './config/env.js';
 import { startEmbeddedCore, type EmbeddedCore } from './embedded-core/core.js';
 import { ConfigError } from './errors.js';
+import { connectHost, formatListenAddress, parseListenAddress, type ListenAddress } from './lib/listen-address.js';
 import type { LogRoot } from './observability/log.js';
 import type { MetricsRegistry } from './observability/metrics.js';
 import { moduleFactories } from './providers/modules.js';
@@ -36,11 +38,10 @@ export interface EmbeddedDefault {
 /** The package root (dist/src/demo.js -> ../../). */
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || !(port >= 0 && port <= 65535)) throw new ConfigError('AKO_EMBEDDED_CORE_LISTEN', `"${value}" is not host:port`);
-  return { host: m[1] ?? m[2]!, port };
+function parseCoreListen(value: string): ListenAddress {
+  const address = parseListenAddress(value.trim());
+  if (address === undefined) throw new ConfigError('AKO_EMBEDDED_CORE_LISTEN', `${JSON.stringify(value)} is not host:port`);
+  return address;
 }
 
 /** Outposts of the demo directory: name, type and token (read from the file the core loaded). */
@@ -52,7 +53,7 @@ export async function startEmbeddedDefault(config: OutpostConfig, deps: Embedded
   const print = deps.print ?? ((text: string) => process.stdout.write(text));
   const directoryPath = resolve(process.env.AKO_DEMO_DIRECTORY ?? join(packageRoot, 'examples', 'demo-directory.yaml'));
   const certsDir = resolve(process.env.AKO_CERTS_DIR ?? join(packageRoot, 'certs'));
-  const listen = parseListen(process.env.AKO_EMBEDDED_CORE_LISTEN ?? '127.0.0.1:9000');
+  const listen = parseCoreListen(process.env.AKO_EMBEDDED_CORE_LISTEN ?? '127.0.0.1:9000');
   const coreLog = deps.logRoot.child('authentik.embedded-core');
   const core = await startEmbeddedCore({ directoryPath, certsDir, host: listen.host, port: listen.port, logger: coreLog });
 
@@ -89,16 +90,9 @@ export async function startEmbeddedDefault(config: OutpostConfig, deps: Embedded
   };
 }
 
-/** A client-side address for a listen address (0.0.0.0 / :: -> loopback). */
-function clientHost(a: ListenAddress): string {
-  if (a.host === '' || a.host === '0.0.0.0') return '127.0.0.1';
-  if (a.host === '::') return '::1';
-  return a.host;
-}
-
+/** A URI clients on this machine use for a listener (a wildcard address is reached over loopback). */
 function uri(scheme: string, a: ListenAddress, host?: string): string {
-  const h = host ?? clientHost(a);
-  return `${scheme}://${h.includes(':') ? `[${h}]` : h}:${a.port}`;
+  return `${scheme}://${formatListenAddress({ host: host ?? connectHost(a.host), port: a.port })}`;
 }
 
 function banner(core: EmbeddedCore, config: OutpostConfig, outposts: readonly RunningOutpost[], directoryPath: string): string {

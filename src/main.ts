@@ -4,15 +4,17 @@
  *   ak-outpost               run (AUTHENTIK_HOST set: outpost; unset: embedded default mode)
  *   ak-outpost healthcheck   exit 0 when the local ping answers below 400, else 1
  *   ak-outpost --version     print the full version
+ *   ak-outpost --help        usage; an unknown option or command is one line on stderr and exit 2
  */
 import { once } from 'node:events';
 import { loadConfig, type OutpostConfig } from './config/env.js';
 import { CONTROL_LIMITS, METRICS_LIMITS } from './config/limits.js';
 import { startEmbeddedDefault } from './demo.js';
 import { ConfigError } from './errors.js';
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError, usageErrorLine } from './lib/cli.js';
 import { runHealthcheck } from './observability/healthcheck.js';
 import { LogRoot } from './observability/log.js';
-import { MetricsRegistry, registerProcessMetrics } from './observability/metrics.js';
+import { MetricsRegistry } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
 import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
@@ -20,9 +22,15 @@ import { startOutpost } from './run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
 
+const PROGRAM = 'ak-outpost';
+
 const HELP = `ak-outpost: authentik-compatible LDAP and RADIUS outpost
 
-Usage: ak-outpost [healthcheck | --version | --help]
+Usage: ak-outpost [healthcheck] [--version] [--help]
+
+  healthcheck     exit 0 when the local metrics listener answers the ping, else 1
+  -v, --version   print the full version
+  -h, --help      print this help
 
 Environment:
   AUTHENTIK_HOST       URL to connect to (format "http://authentik.company"); unset: embedded default mode
@@ -30,19 +38,43 @@ Environment:
   AUTHENTIK_INSECURE   Skip SSL Certificate verification
 `;
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--version' || command === '-v') {
+type Command = 'run' | 'healthcheck' | 'version' | 'help';
+
+/** Throws UsageError for an unknown option or command. */
+function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      version: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const [command, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`Unexpected argument '${extra}'`);
+  if (command === undefined) return 'run';
+  if (command === 'healthcheck' || command === 'help') return command;
+  throw new UsageError(`Unknown command '${command}'`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorLine(PROGRAM, err));
+    return USAGE_EXIT_CODE;
+  }
+  if (command === 'version') {
     process.stdout.write(`${fullVersion()}\n`);
     return 0;
   }
-  if (command === '--help' || command === '-h' || command === 'help') {
+  if (command === 'help') {
     process.stdout.write(HELP);
     return 0;
-  }
-  if ((command !== undefined && command !== 'healthcheck') || rest.length > 0) {
-    process.stderr.write(`unknown arguments: ${argv.join(' ')}\n\n${HELP}`);
-    return 2;
   }
   let config: OutpostConfig;
   try {
@@ -69,8 +101,8 @@ async function run(config: OutpostConfig): Promise<number> {
     void logRoot.flush().then(() => process.exit(1));
   });
 
-  const registry = new MetricsRegistry();
-  const stopProcessMetrics = registerProcessMetrics(registry);
+  // A worker's samples carry its slot, so the primary's merged /metrics keeps one series per worker.
+  const registry = new MetricsRegistry({ processMetrics: true, ...(slot !== undefined ? { defaultLabels: { worker: String(slot) } } : {}) });
   const timers = new CoarseTimers({ resolutionMs: METRICS_LIMITS.coarseClockResolutionMs });
   let ready = false;
   const metricsServer =
@@ -107,7 +139,7 @@ async function run(config: OutpostConfig): Promise<number> {
     slot === undefined
       ? undefined
       : attachWorkerChannel({
-          exposition: () => registry.exposition(),
+          metrics: () => registry.families(),
           refresh: () => refresh?.(),
           orphaned: () => {
             if (shutdown.signal.aborted) return;
@@ -119,7 +151,6 @@ async function run(config: OutpostConfig): Promise<number> {
   const cleanup = async (): Promise<void> => {
     channel?.detach();
     await metricsServer?.close();
-    stopProcessMetrics();
     timers.close();
     await logRoot.flush();
   };
@@ -187,14 +218,13 @@ function workerBindShare(channel: WorkerChannel): BindShare | undefined {
 async function runPrimary(config: OutpostConfig): Promise<number> {
   const logRoot = new LogRoot({ level: config.logLevel });
   const log = logRoot.child('authentik.outpost');
-  const registry = new MetricsRegistry();
-  const stopProcessMetrics = registerProcessMetrics(registry);
+  const registry = new MetricsRegistry({ processMetrics: true });
   const supervisor = new WorkerSupervisor({ workers: config.workers, logger: logRoot.child('authentik.outpost.cluster') });
   const metricsServer = await startMetricsServer({
     addresses: config.listen.metrics,
     socketPath: config.metricsSocketPath,
     registry,
-    exposition: () => supervisor.exposition(registry.exposition()),
+    exposition: async () => supervisor.exposition(await registry.families()),
     logger: logRoot.child('authentik.outpost.metrics'),
     isReady: () => supervisor.ready,
   });
@@ -225,7 +255,6 @@ async function runPrimary(config: OutpostConfig): Promise<number> {
   await supervisor.stop();
   await started;
   await metricsServer.close();
-  stopProcessMetrics();
   await logRoot.flush();
   return code;
 }

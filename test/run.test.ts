@@ -43,7 +43,7 @@ describe('startOutpost', () => {
     const b = await startOutpost(config, { logRoot: logs.root, registry, timers, api: apiB, moduleFactories: factories });
     try {
       await waitFor(() => a.controller.state.connected && b.controller.state.connected, 'both links up');
-      const text = registry.exposition();
+      const text = await registry.exposition();
       assert.match(text, /authentik_outpost_info\{outpost_name="ldap-a",outpost_type="ldap",[^}]*\} 1/);
       assert.match(text, /authentik_outpost_info\{outpost_name="radius-b",outpost_type="radius",[^}]*\} 1/);
       assert.match(text, /authentik_outpost_connection\{outpost_name="radius-b",outpost_type="radius",uuid="[^"]+"\} 1/);

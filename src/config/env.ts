@@ -4,20 +4,13 @@
  * variable. Any value may be indirect: `env://NAME?fallback` or `file:///path?fallback` (reference §5.6).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from '../lib/listen-address.js';
+import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lib/log-level.js';
 import { CONTROL_LIMITS, CORE_API_LIMITS, ENV_LIMITS } from './limits.js';
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'error';
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warning', 'error'];
-
-export interface ListenAddress {
-  /** IP literal (IPv6 without brackets) or host name; '' means every interface. */
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface Cidr {
   readonly address: string;
@@ -155,23 +148,11 @@ export function coreConnectionConfig(
   return Object.freeze(config as CoreConnectionConfig);
 }
 
-/** `[::]:9300`, `0.0.0.0:9300`, `:9300` for every interface. */
-export function formatListenAddress(address: ListenAddress): string {
-  return isIPv6(address.host) ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
 /** A BlockList matching the CIDRs, for PROXY-protocol peer checks. */
 export function cidrBlockList(cidrs: readonly Cidr[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) list.addSubnet(cidr.address, cidr.prefix, cidr.family);
   return list;
-}
-
-/** Parses a log level name (case-insensitive; `warn` accepted for `warning`). */
-export function parseLogLevel(value: string): LogLevel | undefined {
-  const lower = value.trim().toLowerCase();
-  if (lower === 'warn') return 'warning';
-  return (LOG_LEVELS as readonly string[]).includes(lower) ? (lower as LogLevel) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -269,8 +250,6 @@ function splitList(name: string, value: string): string[] {
   return items;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 function parseListenList(name: string, value: string): readonly ListenAddress[] {
   const out: ListenAddress[] = [];
   const seen = new Set<string>();
@@ -283,30 +262,6 @@ function parseListenList(name: string, value: string): readonly ListenAddress[] 
     out.push(Object.freeze(address));
   }
   return Object.freeze(out);
-}
-
-function parseListenAddress(item: string): ListenAddress | undefined {
-  let host: string;
-  let portText: string;
-  if (item.startsWith('[')) {
-    const close = item.indexOf(']');
-    if (close < 0 || item[close + 1] !== ':') return undefined;
-    host = item.slice(1, close);
-    if (!isIPv6(host)) return undefined;
-    portText = item.slice(close + 2);
-  } else {
-    const colon = item.lastIndexOf(':');
-    if (colon < 0) return undefined;
-    host = item.slice(0, colon);
-    portText = item.slice(colon + 1);
-    // Unbracketed IPv6 would be ambiguous with the port.
-    if (host.includes(':')) return undefined;
-    if (host !== '' && !isIPv4(host) && !HOSTNAME.test(host)) return undefined;
-  }
-  if (!/^[0-9]{1,5}$/.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port > 65535) return undefined;
-  return { host, port };
 }
 
 function parseCidrList(name: string, value: string): readonly Cidr[] {

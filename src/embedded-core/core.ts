@@ -11,6 +11,7 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, resolve } from 'node:path';
+import { connectHost, formatListenAddress, type ListenAddress } from '../lib/listen-address.js';
 import { authenticate, tokenDigest, digestsEqual, outpostByToken } from './api/auth.js';
 import type { Principal } from './api/auth.js';
 import type { ApiContext } from './api/context.js';
@@ -40,7 +41,7 @@ export interface EmbeddedCoreOptions {
   directoryPath?: string;
   /** A DirectoryFile object (already parsed), e.g. from a test. */
   directory?: unknown;
-  /** Default 127.0.0.1. */
+  /** Listen host: '' for every interface (src/lib/listen-address.ts); default 127.0.0.1. */
   host?: string;
   /** 0 = ephemeral. Default 0. */
   port?: number;
@@ -58,8 +59,10 @@ export interface EmbeddedCoreOptions {
 }
 
 export interface EmbeddedCore {
-  /** http://host:port/ */
+  /** http://host:port/; a wildcard listen address is reached over loopback. */
   readonly url: string;
+  /** Where it listens (port 0 resolved). */
+  readonly listenAddress: ListenAddress;
   readonly adminToken: string;
   readonly pki: EmbeddedPki;
   directory(): Directory;
@@ -86,10 +89,6 @@ export function generateToken(length = 64): string {
     }
   }
   return out;
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 class BodyTooLarge extends Error {}
@@ -352,14 +351,15 @@ export async function startEmbeddedCore(options: EmbeddedCoreOptions): Promise<E
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen({ port: options.port ?? 0, ...(host !== '' ? { host } : {}) }, () => {
       server.off('error', reject);
       resolveListen();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${formatHost(host)}:${port}/`;
-  logger.info({ url, generation: current.settings.generation, outposts: current.outposts.size }, 'embedded core listening');
+  const listenAddress: ListenAddress = Object.freeze({ host, port });
+  const url = `http://${formatListenAddress({ host: connectHost(host), port })}/`;
+  logger.info({ listen: formatListenAddress(listenAddress), url, generation: current.settings.generation, outposts: current.outposts.size }, 'embedded core listening');
 
   let watcher: FSWatcher | undefined;
   if (options.watch === true && directoryPath !== undefined) {
@@ -379,6 +379,7 @@ export async function startEmbeddedCore(options: EmbeddedCoreOptions): Promise<E
   let stopped: Promise<void> | undefined;
   return {
     url,
+    listenAddress,
     get adminToken() {
       return adminToken();
     },

@@ -11,95 +11,67 @@
  */
 import { resolve, dirname, join } from 'node:path';
 import { pino } from 'pino';
+import { parseCommandLine, USAGE_EXIT_CODE, UsageError, usageErrorLine } from '../lib/cli.js';
+import { formatListenAddress, parseListenAddress, type ListenAddress } from '../lib/listen-address.js';
+import { levelLabel, LOG_LEVELS, parseLogLevel, toPinoLevel, type LogLevel } from '../lib/log-level.js';
 import type { CoreLogger } from './api/logger.js';
 import { startEmbeddedCore } from './core.js';
 import type { EmbeddedCore } from './core.js';
 
+const PROGRAM = 'embedded-core';
+
 const USAGE = `usage: main.js --directory <file> [--listen host:port] [--certs <dir>] [--watch] [--log-level <level>]
 
   --directory <file>   directory file (YAML or JSON)
-  --listen host:port   default 127.0.0.1:9000 (port 0 picks a free one)
+  --listen host:port   default 127.0.0.1:9000; [::1]:9000 for IPv6, :9000 for every interface; port 0 picks a free one
   --certs <dir>        CA and generated certificates; default <directory file folder>/certs
   --watch              reload when the directory file changes (SIGHUP always reloads)
-  --log-level <level>  trace, debug, info, warn, error (default info)
+  --log-level <level>  ${LOG_LEVELS.join(', ')} (default info)
 `;
 
 interface CliOptions {
   directory: string;
-  host: string;
-  port: number;
+  listen: ListenAddress;
   certs: string;
   watch: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
-/** Parses argv (without node and script); throws Error with a one-line message on bad input. */
-function parseCliArgs(argv: readonly string[]): CliOptions | 'help' {
-  let directory: string | undefined;
-  let listen = '127.0.0.1:9000';
-  let certs: string | undefined;
-  let watch = false;
-  let logLevel = 'info';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--help':
-      case '-h':
-        return 'help';
-      case '--directory':
-        directory = value();
-        break;
-      case '--listen':
-        listen = value();
-        break;
-      case '--certs':
-        certs = value();
-        break;
-      case '--watch':
-        watch = true;
-        break;
-      case '--log-level':
-        logLevel = value();
-        if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) throw new Error(`--log-level: unknown level ${logLevel}`);
-        break;
-      default:
-        throw new Error(`unknown argument ${arg}`);
-    }
-  }
-  if (directory === undefined) throw new Error('--directory is required');
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  if (!match) throw new Error(`--listen: expected host:port, got ${listen}`);
-  const port = Number(match[3]);
-  if (port > 65535) throw new Error(`--listen: port ${port} out of range`);
-  const host = match[1] ?? (match[2] === '' ? '127.0.0.1' : match[2] ?? '127.0.0.1');
-  const directoryPath = resolve(directory);
-  return { directory: directoryPath, host, port, certs: resolve(certs ?? join(dirname(directoryPath), 'certs')), watch, logLevel };
+/** Parses argv (without node and script); throws UsageError with a one-line message on bad input. */
+function parseCliArgs(args: string[]): CliOptions | 'help' {
+  const { values } = parseCommandLine({
+    args,
+    options: {
+      directory: { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:9000' },
+      certs: { type: 'string' },
+      watch: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (values.directory === undefined || values.directory === '') throw new UsageError('--directory is required');
+  const listen = parseListenAddress(values.listen);
+  if (listen === undefined) throw new UsageError(`--listen: expected host:port, got ${JSON.stringify(values.listen)}`);
+  const logLevel = parseLogLevel(values['log-level']);
+  if (logLevel === undefined) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+  const directoryPath = resolve(values.directory);
+  const certs = values.certs === undefined || values.certs === '' ? join(dirname(directoryPath), 'certs') : values.certs;
+  return { directory: directoryPath, listen, certs: resolve(certs), watch: values.watch, logLevel };
 }
 
-/** The URL outposts should use: a wildcard listen address is reached through loopback. */
-function outpostFacingUrl(core: EmbeddedCore, host: string): string {
-  if (host === '0.0.0.0' || host === '::') return core.url.replace(/\/\/(\[[^\]]+\]|[^:/]+):/, '//127.0.0.1:');
-  return core.url;
-}
-
-function printBanner(core: EmbeddedCore, options: CliOptions): void {
-  const url = outpostFacingUrl(core, options.host);
+function printBanner(core: EmbeddedCore): void {
   const directory = core.directory();
   const lines: string[] = [
-    `ak-outpost embedded core listening on ${core.url} (authentik ${directory.settings.version}, API ${directory.settings.generation})`,
+    `ak-outpost embedded core listening on ${formatListenAddress(core.listenAddress)}: ${core.url} (authentik ${directory.settings.version}, API ${directory.settings.generation})`,
     `CA certificate: ${core.pki.caPath}`,
     `admin token: ${core.adminToken}`,
     '',
   ];
   for (const outpost of directory.outposts.values()) {
     lines.push(`# outpost "${outpost.name}" (${outpost.type})`);
-    lines.push(`export AUTHENTIK_HOST=${url}`);
+    lines.push(`export AUTHENTIK_HOST=${core.url}`);
     lines.push(`export AUTHENTIK_TOKEN=${outpost.token}`);
     lines.push('export AUTHENTIK_INSECURE=false');
     lines.push('');
@@ -117,17 +89,19 @@ async function main(): Promise<void> {
     }
     options = parsed;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    process.exitCode = 2;
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorLine(PROGRAM, err));
+    process.exitCode = USAGE_EXIT_CODE;
     return;
   }
 
   const logger = pino(
     {
-      level: options.logLevel,
+      level: toPinoLevel(options.logLevel),
       base: { logger: 'authentik.embedded-core' },
       messageKey: 'event',
       timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: levelLabel(label) }) },
       // Defence in depth: nothing logs these fields, and if something did they would not reach the log.
       redact: { paths: ['token', 'password', 'secret', 'key', 'cookie', '*.token', '*.password', '*.secret', '*.cookie'], censor: '[redacted]' },
     },
@@ -139,8 +113,8 @@ async function main(): Promise<void> {
   try {
     core = await startEmbeddedCore({
       directoryPath: options.directory,
-      host: options.host,
-      port: options.port,
+      host: options.listen.host,
+      port: options.listen.port,
       certsDir: options.certs,
       watch: options.watch,
       logger: coreLogger,
@@ -150,7 +124,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  printBanner(core, options);
+  printBanner(core);
 
   process.on('SIGHUP', () => {
     core.reload().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'directory reload failed'));

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import type { OutpostConfig } from '../config/env.js';
 import { METRICS_LIMITS } from '../config/limits.js';
+import { connectHost } from '../lib/listen-address.js';
 import { PING_PATH } from './server.js';
 
 export const HEALTHCHECK_USER_AGENT = 'goauthentik.io/healthcheck';
@@ -24,13 +25,6 @@ export async function runHealthcheck(
     if (status !== undefined) return status < 400 ? 0 : 1;
   }
   return 1;
-}
-
-/** A wildcard listen address is reached through the loopback of the same family. */
-function connectHost(host: string): string {
-  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
 }
 
 /** The status code, or undefined when no response arrived. */

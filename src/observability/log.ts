@@ -5,11 +5,9 @@
  * logger created from it.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { parseLogLevel, type LogLevel } from '../config/env.js';
+import { levelLabel, toPinoLevel, type LogLevel } from '../lib/log-level.js';
 
 export type Logger = PinoLogger;
-export type { LogLevel };
-export { parseLogLevel };
 
 /** Field paths whose values are replaced in every log line: a second line of defence, not the first. */
 export const REDACTED_PATHS: readonly string[] = (() => {
@@ -26,11 +24,6 @@ export const REDACTED_PATHS: readonly string[] = (() => {
 })();
 
 export const REDACTED = '[redacted]';
-
-/** pino has no `warning`; everything outside this module says `warning` like the reference. */
-function toPinoLevel(level: LogLevel): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
-  return level === 'warning' ? 'warn' : level;
-}
 
 export interface LogRootOptions {
   level?: LogLevel;
@@ -61,7 +54,7 @@ export class LogRoot {
         base: options.fields === undefined ? undefined : { ...options.fields },
         timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
         formatters: {
-          level: (label) => ({ level: label === 'warn' ? 'warning' : label }),
+          level: (label) => ({ level: levelLabel(label) }),
         },
         redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
         onChild: (child) => this.#track(child),
@@ -114,13 +107,4 @@ export class LogRoot {
       this.#pruneAt = Math.max(256, this.#children.size * 2);
     }
   }
-}
-
-/**
- * The level an outpost config `log_level` asks for: unknown values mean debug, as in the reference.
- * Returns undefined when nothing is set.
- */
-export function outpostConfigLogLevel(value: string | undefined): LogLevel | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  return parseLogLevel(value) ?? 'debug';
 }

@@ -1,79 +1,71 @@
 /**
- * Merges the Prometheus expositions of several processes (the primary and its workers) into one: each metric
- * family once, with its HELP and TYPE, and every sample of a part labelled with that part's labels (e.g.
- * `worker="2"`), so equal label sets of two workers stay two series and `sum()` adds them up.
+ * The /metrics of a cluster (AUTHENTIK_WORKERS > 1): the primary's own metric families and each worker's, merged
+ * by prom-client's AggregatorRegistry.aggregate. A worker's registry labels all its samples `worker="<n>"`, so no
+ * two parts share a series: the merge puts each family (HELP, TYPE) once and keeps every series as it is, and
+ * `sum()` in dashboards adds the workers up. prom-client's own aggregators would sum same-labelled series and
+ * omit some families (process_start_time_seconds); 'first' on disjoint series changes nothing.
  */
-import { escapeLabelValue } from './metrics.js';
+import { AggregatorRegistry } from 'prom-client';
 
-export interface ExpositionPart {
-  /** Added to every sample of this part; empty for the primary's own metrics. */
-  labels: Readonly<Record<string, string>>;
-  text: string;
+export interface MetricSample {
+  value: number;
+  labels: Readonly<Record<string, string | number>>;
+  /** The sample's own name where it differs from the family's (a histogram's _bucket, _sum, _count). */
+  metricName?: string;
 }
 
-interface Family {
-  help: string | undefined;
-  type: string | undefined;
-  samples: string[];
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  values: MetricSample[];
 }
 
-export function mergeExpositions(parts: readonly ExpositionPart[]): string {
-  const families = new Map<string, Family>();
-  const familyOf = (name: string): Family => {
-    let family = families.get(name);
-    if (family === undefined) families.set(name, (family = { help: undefined, type: undefined, samples: [] }));
-    return family;
-  };
-  for (const part of parts) {
-    const extra = Object.entries(part.labels)
-      .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
-      .join(',');
-    let current: Family | undefined;
-    let currentName = '';
-    for (const line of part.text.split('\n')) {
-      if (line === '') continue;
-      if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) {
-        const rest = line.slice(7);
-        const space = rest.indexOf(' ');
-        const name = space < 0 ? rest : rest.slice(0, space);
-        const value = space < 0 ? '' : rest.slice(space + 1);
-        current = familyOf(name);
-        currentName = name;
-        if (line.startsWith('# HELP ')) current.help ??= value;
-        else current.type ??= value;
-        continue;
-      }
-      if (line.startsWith('#')) continue;
-      const nameEnd = sampleNameEnd(line);
-      const name = line.slice(0, nameEnd);
-      // Histogram and summary samples (_bucket, _sum, _count) belong to the family announced before them.
-      const family = current !== undefined && name.startsWith(currentName) ? current : familyOf(name);
-      family.samples.push(extra === '' ? line : withLabels(line, nameEnd, extra));
+const TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary']);
+
+/** Families as prom-client's getMetricsAsJSON gives them (and a worker sends them); undefined for anything else. */
+export function parseMetricFamilies(value: unknown): MetricFamily[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const families: MetricFamily[] = [];
+  for (const item of value) {
+    if (!isRecord(item)) return undefined;
+    const { name, help, type, values } = item;
+    if (typeof name !== 'string' || typeof help !== 'string' || typeof type !== 'string' || !Array.isArray(values)) return undefined;
+    if (!isFamilyType(type)) return undefined;
+    const samples: MetricSample[] = [];
+    for (const v of values) {
+      const sample = parseSample(v);
+      if (sample === undefined) return undefined;
+      samples.push(sample);
     }
+    families.push({ name, help, type, values: samples });
   }
-  const out: string[] = [];
-  for (const [name, family] of families) {
-    if (family.help !== undefined) out.push(`# HELP ${name} ${family.help}`);
-    if (family.type !== undefined) out.push(`# TYPE ${name} ${family.type}`);
-    out.push(...family.samples);
-  }
-  out.push('');
-  return out.join('\n');
+  return families;
 }
 
-function sampleNameEnd(line: string): number {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === 0x7b /* { */ || c === 0x20 /* space */) return i;
-  }
-  return line.length;
+/** One exposition (text format 0.0.4) of all parts, each family once in the order first seen. */
+export function mergeMetricFamilies(parts: readonly (readonly MetricFamily[])[]): Promise<string> {
+  const all = parts.map((families) => families.map((family) => ({ ...family, aggregator: 'first' })));
+  return AggregatorRegistry.aggregate(all).metrics();
 }
 
-/** Inserts `extra` (already formatted `k="v",...`) as the first labels; label values are never parsed. */
-function withLabels(line: string, nameEnd: number, extra: string): string {
-  if (line.charCodeAt(nameEnd) === 0x7b) {
-    const emptySet = line.charCodeAt(nameEnd + 1) === 0x7d; /* } */
-    return `${line.slice(0, nameEnd + 1)}${extra}${emptySet ? '' : ','}${line.slice(nameEnd + 1)}`;
+function parseSample(value: unknown): MetricSample | undefined {
+  if (!isRecord(value)) return undefined;
+  const { value: number, labels, metricName } = value;
+  if (typeof number !== 'number' || !isRecord(labels)) return undefined;
+  if (metricName !== undefined && typeof metricName !== 'string') return undefined;
+  const cleanLabels: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(labels)) {
+    if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+    cleanLabels[k] = v;
   }
-  return `${line.slice(0, nameEnd)}{${extra}}${line.slice(nameEnd)}`;
+  return metricName === undefined ? { value: number, labels: cleanLabels } : { value: number, labels: cleanLabels, metricName };
+}
+
+function isFamilyType(type: string): type is MetricFamily['type'] {
+  return TYPES.has(type);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

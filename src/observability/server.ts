@@ -6,7 +6,7 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatListenAddress, type ListenAddress } from '../config/env.js';
+import { formatListenAddress, type ListenAddress } from '../lib/listen-address.js';
 import { METRICS_LIMITS } from '../config/limits.js';
 import type { Logger } from './log.js';
 import { EXPOSITION_CONTENT_TYPE, type MetricsRegistry } from './metrics.js';
@@ -49,7 +49,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
       }
-      const render = options.exposition ?? (async () => registry.exposition());
+      const render = options.exposition ?? (() => registry.exposition());
       render().then(
         (body) => {
           res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });

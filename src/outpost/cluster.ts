@@ -2,7 +2,7 @@
  * AUTHENTIK_WORKERS > 1: one primary process and N worker processes (node:cluster). Each worker is a whole
  * outpost, like a replica: its own core link, directory copy and bind cache. The primary owns the listening
  * sockets (cluster hands each new connection to the next worker), the metrics and health server (merging the
- * workers' metrics, each sample labelled `worker`), signals, and restarts of workers that die.
+ * workers' metric families, each sample labelled `worker` by its worker), signals, and restarts of workers that die.
  *
  * Why processes: one Node thread serves every LDAP connection; a second core needs a second event loop, and
  * worker threads can neither share a listening socket (Node 20) nor the directory's object graph. The price is
@@ -13,7 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { CONTROL_LIMITS } from '../config/limits.js';
 import type { Logger } from '../observability/log.js';
-import { mergeExpositions, type ExpositionPart } from '../observability/merge.js';
+import { mergeMetricFamilies, parseMetricFamilies, type MetricFamily } from '../observability/merge.js';
 
 /** Environment variable carrying a worker's slot (1..N), stable across restarts of that slot. */
 export const WORKER_SLOT_ENV = 'AKO_WORKER_SLOT';
@@ -24,7 +24,7 @@ export const BIND_KEY_ENV = 'AKO_BIND_CACHE_KEY';
 /** A message one worker publishes to all its siblings (e.g. a verified bind), relayed by the primary. */
 type PeerMessage = { t: 'peer'; topic: string; payload: unknown };
 type ToWorker = { t: 'metrics'; id: number } | { t: 'refresh' } | PeerMessage;
-type ToPrimary = { t: 'ready' } | { t: 'metrics'; id: number; text: string } | PeerMessage;
+type ToPrimary = { t: 'ready' } | { t: 'metrics'; id: number; families: unknown } | PeerMessage;
 
 function isPeerMessage(m: Record<string, unknown>): boolean {
   return m['t'] === 'peer' && typeof m['topic'] === 'string' && m['topic'].length <= 64;
@@ -33,7 +33,7 @@ function isPeerMessage(m: Record<string, unknown>): boolean {
 function isToPrimary(value: unknown): value is ToPrimary {
   if (typeof value !== 'object' || value === null) return false;
   const m = value as Record<string, unknown>;
-  return m['t'] === 'ready' || (m['t'] === 'metrics' && typeof m['id'] === 'number' && typeof m['text'] === 'string') || isPeerMessage(m);
+  return m['t'] === 'ready' || (m['t'] === 'metrics' && typeof m['id'] === 'number') || isPeerMessage(m);
 }
 
 function isToWorker(value: unknown): value is ToWorker {
@@ -77,7 +77,7 @@ export class WorkerSupervisor {
   readonly #restartInitialMs: number;
   readonly #restartMaxMs: number;
   readonly #metricsTimeoutMs: number;
-  readonly #pendingMetrics = new Map<number, (text: string) => void>();
+  readonly #pendingMetrics = new Map<number, (families: MetricFamily[] | undefined) => void>();
   #nextMetricsId = 1;
   #stopping = false;
   #failStart: ((err: Error) => void) | undefined;
@@ -86,7 +86,13 @@ export class WorkerSupervisor {
   constructor(options: SupervisorOptions) {
     this.#log = options.logger;
     const bindKey = randomBytes(32).toString('base64');
-    this.#fork = options.fork ?? ((slot) => cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [BIND_KEY_ENV]: bindKey }));
+    this.#fork =
+      options.fork ??
+      ((slot) => {
+        // Structured clone rather than JSON on the channel: metric values may be NaN or infinite.
+        cluster.setupPrimary({ serialization: 'advanced' });
+        return cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [BIND_KEY_ENV]: bindKey });
+      });
     this.#restartInitialMs = options.restartInitialMs ?? CONTROL_LIMITS.workerRestartInitialMs;
     this.#restartMaxMs = options.restartMaxMs ?? CONTROL_LIMITS.workerRestartMaxMs;
     this.#metricsTimeoutMs = options.metricsTimeoutMs ?? CONTROL_LIMITS.workerMetricsTimeoutMs;
@@ -120,15 +126,10 @@ export class WorkerSupervisor {
     for (const slot of this.#slots) this.#send(slot, { t: 'refresh' });
   }
 
-  /** The primary's own exposition merged with each live worker's (a worker that does not answer in time is left out). */
-  async exposition(own: string): Promise<string> {
-    const parts: ExpositionPart[] = [{ labels: {}, text: own }];
+  /** The primary's own metric families merged with each live worker's (a worker that does not answer in time is left out). */
+  async exposition(own: readonly MetricFamily[]): Promise<string> {
     const answers = await Promise.all(this.#slots.map((slot) => this.#metricsOf(slot)));
-    this.#slots.forEach((slot, i) => {
-      const text = answers[i];
-      if (text !== undefined) parts.push({ labels: { worker: String(slot.index) }, text });
-    });
-    return mergeExpositions(parts);
+    return mergeMetricFamilies([own, ...answers.filter((families) => families !== undefined)]);
   }
 
   /** Stops every worker (SIGTERM, then SIGKILL after the timeout); resolves when all exited. */
@@ -176,7 +177,7 @@ export class WorkerSupervisor {
           this.#failStart = undefined;
         }
       } else if (message.t === 'metrics') {
-        this.#pendingMetrics.get(message.id)?.(message.text);
+        this.#pendingMetrics.get(message.id)?.(parseMetricFamilies(message.families));
       } else {
         for (const other of this.#slots) if (other !== slot && other.ready) this.#send(other, message);
       }
@@ -204,15 +205,15 @@ export class WorkerSupervisor {
     slot.restartTimer = setTimeout(() => this.#spawn(slot), delay);
   }
 
-  #metricsOf(slot: Slot): Promise<string | undefined> {
+  #metricsOf(slot: Slot): Promise<MetricFamily[] | undefined> {
     if (slot.worker === undefined || !slot.ready) return Promise.resolve(undefined);
     const id = this.#nextMetricsId++;
-    return new Promise<string | undefined>((resolve) => {
+    return new Promise<MetricFamily[] | undefined>((resolve) => {
       const timer = setTimeout(() => finish(undefined), this.#metricsTimeoutMs);
-      const finish = (text: string | undefined): void => {
+      const finish = (families: MetricFamily[] | undefined): void => {
         clearTimeout(timer);
         this.#pendingMetrics.delete(id);
-        resolve(text);
+        resolve(families);
       };
       this.#pendingMetrics.set(id, finish);
       if (!this.#send(slot, { t: 'metrics', id })) finish(undefined);
@@ -232,7 +233,8 @@ export class WorkerSupervisor {
 }
 
 export interface WorkerChannelHandlers {
-  exposition(): string;
+  /** This worker's metric families, its `worker` label included. */
+  metrics(): Promise<MetricFamily[]>;
   refresh(): void;
   /** The primary is gone: stop serving. */
   orphaned(): void;
@@ -253,9 +255,15 @@ export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChan
   };
   const onMessage = (message: unknown): void => {
     if (!isToWorker(message)) return;
-    if (message.t === 'refresh') handlers.refresh();
-    else if (message.t === 'metrics') send({ t: 'metrics', id: message.id, text: handlers.exposition() });
-    else for (const onPeer of subscribers.get(message.topic) ?? []) onPeer(message.payload);
+    if (message.t === 'refresh') {
+      handlers.refresh();
+    } else if (message.t === 'metrics') {
+      const id = message.id;
+      // A failure answers nothing: the primary leaves this worker out of that scrape when its wait runs out.
+      handlers.metrics().then((families) => send({ t: 'metrics', id, families }), () => {});
+    } else {
+      for (const onPeer of subscribers.get(message.topic) ?? []) onPeer(message.payload);
+    }
   };
   const onDisconnect = (): void => handlers.orphaned();
   process.on('message', onMessage);

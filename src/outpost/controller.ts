@@ -9,7 +9,8 @@ import { CONTROL_LIMITS } from '../config/limits.js';
 import type { OutpostInfo, RootConfigInfo } from '../core-api/model.js';
 import type { CoreApi } from '../core-api/port.js';
 import { CoreError, OutpostError } from '../errors.js';
-import { outpostConfigLogLevel, type LogRoot, type Logger } from '../observability/log.js';
+import { configLogLevel } from '../lib/log-level.js';
+import type { LogRoot, Logger } from '../observability/log.js';
 import { outpostMetrics, type MetricsRegistry, type OutpostMetrics } from '../observability/metrics.js';
 import { delay } from '../util/backoff.js';
 import { CertificateStore } from './cert-store.js';
@@ -311,7 +312,7 @@ export class OutpostController {
 
   #applyGlobalSetup(outpost: OutpostInfo): void {
     if (outpost.managed === null || outpost.managed === '') {
-      const level = outpostConfigLogLevel(outpost.logLevel);
+      const level = configLogLevel(outpost.logLevel);
       if (level !== undefined && level !== this.#o.logRoot.level) {
         this.#o.logRoot.setLevel(level);
         this.#log.debug({ level }, 'log level set from outpost configuration');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { cidrBlockList, coreConnectionConfig, formatListenAddress, loadConfig } from '../../src/config/env.js';
+import { cidrBlockList, coreConnectionConfig, loadConfig } from '../../src/config/env.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ako-env-'));
@@ -203,11 +203,6 @@ describe('helpers', () => {
     const c = coreConnectionConfig('http://127.0.0.1:9000/x?y=1', 'tok', { insecure: false, timeoutMs: 1000 });
     assert.deepEqual([c.baseUrl, c.query, c.token], ['http://127.0.0.1:9000/x/', 'y=1', 'tok']);
     assert.throws(() => coreConnectionConfig('http://x', ' ', { insecure: false, timeoutMs: 1 }), /AUTHENTIK_TOKEN: is empty/);
-  });
-
-  test('formatListenAddress brackets IPv6', () => {
-    assert.equal(formatListenAddress({ host: '::', port: 1 }), '[::]:1');
-    assert.equal(formatListenAddress({ host: '0.0.0.0', port: 2 }), '0.0.0.0:2');
   });
 
   test('cidrBlockList matches the default trusted proxies', () => {

@@ -36,12 +36,12 @@ for (const generation of ['2026.2', '2023.10'] as const) {
         await stack.stop();
       });
 
-      const flows = (): number =>
-        metricSum(stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: 'default-authentication-flow' });
+      const flows = async (): Promise<number> =>
+        metricSum(await stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: 'default-authentication-flow' });
       const bind = async (user: string, password: string): Promise<{ code: number; flowRan: boolean }> => {
-        const before = flows();
+        const before = await flows();
         const r = await run('ldapwhoami', ['-x', '-H', stack.ldapUrl, '-D', userDn(user), '-w', password]);
-        return { code: r.code, flowRan: flows() > before };
+        return { code: r.code, flowRan: (await flows()) > before };
       };
       /** Edits the core, reloads it (it pushes TRIGGER_UPDATE) and waits for the refresh that push started. */
       const changeCoreAndWaitForPush = async (edit: () => Promise<void>): Promise<void> => {

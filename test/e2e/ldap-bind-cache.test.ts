@@ -54,13 +54,13 @@ for (const searchMode of ['cached', 'direct'] as const) {
       await stack.stop();
     });
 
-    const flows = (): number => metricSum(stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: BIND_FLOW });
+    const flows = async (): Promise<number> => metricSum(await stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: BIND_FLOW });
     const whoami = (user: string, password: string) => run('ldapwhoami', ['-x', '-H', stack.ldapUrl, '-D', userDn(user), '-w', password]);
     /** Binds and reports whether the core ran a flow for it. */
     const bindCounted = async (user: string, password: string): Promise<{ code: number; flowRan: boolean }> => {
-      const before = flows();
+      const before = await flows();
       const r = await whoami(user, password);
-      return { code: r.code, flowRan: flows() > before };
+      return { code: r.code, flowRan: (await flows()) > before };
     };
     const changeCore = async (edit: () => void): Promise<void> => {
       edit();

@@ -19,8 +19,8 @@ const BIND_FLOW = 'default-authentication-flow';
 /** Sum of a metric's samples whose labels include `labels` (Prometheus text format). */
 
 /** Executor GETs the outpost made for the bind flow: one per flow the core ran. */
-const bindFlowRequests = (stack: Stack): number =>
-  metricSum(stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: BIND_FLOW });
+const bindFlowRequests = async (stack: Stack): Promise<number> =>
+  metricSum(await stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: BIND_FLOW });
 
 /** A six-digit code no TOTP step within the core's tolerance accepts. */
 function wrongTotp(now: number): string {
@@ -87,7 +87,7 @@ for (const generation of ['2026.2', '2023.10'] as const) {
       // RFC 4513 5.1.2: an unauthenticated bind (name, no password) is refused, never treated as anonymous.
       const unauthenticated = await whoami(userDn('alice'), '');
       assert.equal(unauthenticated.code, 53, unauthenticated.stderr);
-      const rejected = stack.registry.exposition();
+      const rejected = await stack.registry.exposition();
       assert.ok(metricSum(rejected, 'authentik_outpost_ldap_requests_rejected_total', { type: 'bind', reason: 'access_denied' }) >= 1);
       assert.ok(metricSum(rejected, 'authentik_outpost_ldap_requests_rejected_total', { type: 'bind', reason: 'flow_error' }) >= 2);
     });
@@ -175,15 +175,15 @@ describe('AUTHENTIK_LDAP__REQUIRE_TLS=true', () => {
   const bindArgs = ['-x', '-D', userDn('alice'), '-w', 'alice-pw'];
 
   test('a simple bind on plain LDAP is confidentialityRequired (13) and never reaches the core', async () => {
-    const before = bindFlowRequests(stack);
+    const before = await bindFlowRequests(stack);
     const r = await run('ldapwhoami', ['-H', stack.ldapUrl, ...bindArgs]);
     assert.equal(r.code, 13, r.stderr);
     assert.match(r.stderr, /Confidentiality required \(13\)/);
     const wrong = await run('ldapwhoami', ['-H', stack.ldapUrl, '-x', '-D', userDn('alice'), '-w', 'wrong-pw']);
     assert.equal(wrong.code, 13, wrong.stderr);
-    assert.equal(bindFlowRequests(stack), before, 'no flow request went to the core');
+    assert.equal(await bindFlowRequests(stack), before, 'no flow request went to the core');
     assert.ok(
-      metricSum(stack.registry.exposition(), 'authentik_outpost_ldap_requests_rejected_total', { type: 'bind', reason: 'tls_required' }) >= 2,
+      metricSum(await stack.registry.exposition(), 'authentik_outpost_ldap_requests_rejected_total', { type: 'bind', reason: 'tls_required' }) >= 2,
     );
   });
 
@@ -194,13 +194,13 @@ describe('AUTHENTIK_LDAP__REQUIRE_TLS=true', () => {
   });
 
   test('StartTLS then bind, and LDAPS, succeed', async () => {
-    const before = bindFlowRequests(stack);
+    const before = await bindFlowRequests(stack);
     const startTls = await run('ldapwhoami', ['-ZZ', '-H', `ldap://localhost:${stack.ldapPort}`, ...bindArgs], tlsEnv());
     assert.equal(startTls.code, 0, startTls.stderr);
     assert.equal(startTls.stdout.trim(), `dn:${userDn('alice')}`);
     const ldaps = await run('ldapwhoami', ['-H', stack.ldapsUrl, ...bindArgs], tlsEnv());
     assert.equal(ldaps.code, 0, ldaps.stderr);
-    assert.equal(bindFlowRequests(stack), before + 2);
+    assert.equal(await bindFlowRequests(stack), before + 2);
   });
 
   test('nothing secret was logged', () => {

@@ -86,7 +86,7 @@ describe('two LDAP providers on one outpost, nested base DNs', () => {
     assert.equal((await whoami(`cn=alice,ou=users,ou=other,${MAIN}`, 'alice')).code, 49);
     assert.equal((await whoami('cn=alice,ou=users,dc=example,dc=org', 'alice')).code, 50);
 
-    const text = stack.registry.exposition();
+    const text = await stack.registry.exposition();
     assert.match(text, /authentik_outpost_ldap_request_duration_seconds_count\{outpost_name="ldap-test",type="bind",app="apps"\} [1-9]/);
     assert.match(text, /authentik_outpost_ldap_request_duration_seconds_count\{outpost_name="ldap-test",type="bind",app="main"\} [1-9]/);
     assert.match(text, /authentik_outpost_ldap_requests_rejected_total\{outpost_name="ldap-test",type="bind",reason="access_denied",app="main"\} [1-9]/);

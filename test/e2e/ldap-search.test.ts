@@ -443,15 +443,15 @@ for (const generation of ['2026.2', '2023.10'] as const) {
       }
     });
 
-    test('request metrics and nothing secret in the logs', () => {
+    test('request metrics and nothing secret in the logs', async () => {
       for (const stack of Object.values(stacks)) {
-        const text = stack.registry.exposition();
+        const text = await stack.registry.exposition();
         assert.match(text, /authentik_outpost_ldap_request_duration_seconds_count\{outpost_name="ldap-test",type="search",app="ldap"\} [1-9]/);
         assert.match(text, /authentik_outpost_ldap_request_duration_seconds_count\{outpost_name="ldap-test",type="bind",app="ldap"\} [1-9]/);
         assertNothingSecretLogged(stack, ['akadmin-pw', 'alice-pw', 'bob-pw']);
       }
       // The anonymous cn=subschema read above was refused.
-      assert.match(stacks.cached.registry.exposition(), /authentik_outpost_ldap_requests_rejected_total\{[^}]*type="search"[^}]*reason="empty_bind_dn"[^}]*\} [1-9]/);
+      assert.match(await stacks.cached.registry.exposition(), /authentik_outpost_ldap_requests_rejected_total\{[^}]*type="search"[^}]*reason="empty_bind_dn"[^}]*\} [1-9]/);
     });
   });
 }

@@ -50,7 +50,7 @@ for (const bindMode of ['direct', 'cached'] as const) {
       await py.must('close', { conn: 'c' });
       if (bindMode === 'direct') {
         await waitFor('the session to end', async () => (await sessionsOf(stack, 'bob')) === before);
-        const unbinds = stack.registry.exposition().split('\n').filter((l) => l.startsWith('authentik_outpost_ldap_request_duration_seconds_count') && l.includes('type="unbind"'));
+        const unbinds = (await stack.registry.exposition()).split('\n').filter((l) => l.startsWith('authentik_outpost_ldap_request_duration_seconds_count') && l.includes('type="unbind"'));
         assert.equal(unbinds.length, 1, unbinds.join('\n'));
       } else {
         // Give a (wrong) unbind flow time to run, then check the session is still there.

@@ -99,7 +99,7 @@ describe('outpost link against the embedded core', () => {
     assert.equal(instance.state!.version, '2026.2.2');
     assert.deepEqual(instance.attempts, [null], 'the first connection carries no attempt parameter');
     assert.equal(outpost.controller.state.connected, true);
-    assert.match(registry.exposition(), /authentik_outpost_connection\{[^}]*outpost_name="ldap-test"[^}]*\} 1/);
+    assert.match(await registry.exposition(), /authentik_outpost_connection\{[^}]*outpost_name="ldap-test"[^}]*\} 1/);
     // HELLO keeps coming every interval (the core's lastSeen moves).
     const seen = instance.state!.lastSeen.getTime();
     await eventually('a second HELLO', () => {
@@ -135,7 +135,7 @@ describe('outpost link against the embedded core', () => {
     const outpost = outposts[0]!;
     await core.stop();
     await eventually('the link to drop', () => (outpost.controller.state.connected ? undefined : true));
-    assert.match(registry.exposition(), /authentik_outpost_connection\{[^}]*outpost_name="ldap-test"[^}]*\} 0/);
+    assert.match(await registry.exposition(), /authentik_outpost_connection\{[^}]*outpost_name="ldap-test"[^}]*\} 0/);
     core = await startEmbeddedCore({ directory: await directoryWithSpareProvider(), certsDir, port, logger: logs.root.child('authentik.embedded-core') });
     const instance = await eventually('the reconnect', () =>
       core.connectedOutposts().find((i) => i.instanceUuid === outpost.controller.instanceUuid && i.state !== null),

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogRoot, outpostConfigLogLevel } from '../../src/observability/log.js';
+import { LogRoot } from '../../src/observability/log.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; destination: { write(s: string): void } } {
   const raw: string[] = [];
@@ -73,13 +73,5 @@ describe('log', () => {
     assert.ok(!text.includes('SECRET'), text);
     assert.ok(text.includes('visible'));
     assert.ok(text.includes('[redacted]'));
-  });
-
-  test('outpost config log_level: unknown means debug, absent means unchanged', () => {
-    assert.equal(outpostConfigLogLevel(undefined), undefined);
-    assert.equal(outpostConfigLogLevel(''), undefined);
-    assert.equal(outpostConfigLogLevel('trace'), 'trace');
-    assert.equal(outpostConfigLogLevel('warning'), 'warning');
-    assert.equal(outpostConfigLogLevel('verbose'), 'debug');
   });
 });

@@ -2,7 +2,7 @@ import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreError } from '../../src/errors.js';
 import type { LdapProviderConfig } from '../../src/core-api/model.js';
-import { MetricsRegistry, outpostMetrics } from '../../src/observability/metrics.js';
+import { MetricsRegistry } from '../../src/observability/metrics.js';
 import {
   EMBEDDED_OUTPOST_MANAGED,
   NO_OUTPOST_MESSAGE,
@@ -12,6 +12,7 @@ import {
 } from '../../src/outpost/controller.js';
 import type { ModuleContext, OutpostModule, RefreshContext, RefreshReason } from '../../src/outpost/module.js';
 import { FakeCore, fakeLdapProvider, fakeOutpost } from '../helpers/fake-core.js';
+import { metricSum } from '../helpers/metrics-text.js';
 import { captureLogs, FakeCoreWs, waitFor } from './helpers.js';
 
 /** A module that loads LDAP providers from the core, the way a real one would, and records what happens. */
@@ -100,10 +101,10 @@ describe('outpost controller', () => {
       ...overrides,
     });
     const c = controller;
-    const metrics = outpostMetrics(registry);
+    const metric = async (name: string, labels: Record<string, string>): Promise<number> => metricSum(await registry.exposition(), name, labels);
     const connectionLabels = () => ({ outpost_name: 'test-outpost', outpost_type: 'ldap', uuid: c.instanceUuid });
     const infoLabels = () => ({ ...connectionLabels(), version: '2026.2.2', build: 'abc' });
-    return { api, logs, registry, modules, controller: c, metrics, connectionLabels, infoLabels, module: () => modules[0] };
+    return { api, logs, registry, modules, controller: c, metric, connectionLabels, infoLabels, module: () => modules[0] };
   }
 
   test('start-up: retries listing the outpost, then refreshes and starts the module', async () => {
@@ -121,8 +122,8 @@ describe('outpost controller', () => {
     assert.equal(t.controller.state.started, true);
     assert.equal(t.controller.state.outpost?.name, 'test-outpost');
     assert.ok(t.controller.state.lastUpdate instanceof Date);
-    assert.equal(t.metrics.info.get(t.infoLabels()), 1);
-    assert.ok((t.metrics.lastUpdate.get(t.infoLabels()) ?? 0) > 1_600_000_000);
+    assert.equal(await t.metric('authentik_outpost_info', t.infoLabels()), 1);
+    assert.ok((await t.metric('authentik_outpost_last_update', t.infoLabels())) > 1_600_000_000);
     assert.match(t.controller.instanceUuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.ok(t.logs.events().some((e) => e['event'] === 'Starting authentik outpost' && e['version'] === '2026.2.2' && e['hash'] === 'abc'));
   });
@@ -231,12 +232,12 @@ describe('outpost controller', () => {
     await t.controller.start();
     await waitFor(() => t.controller.state.connected, 'connected');
     assert.equal(ws.last?.url, `/ws/outpost/${fakeOutpost().pk}/?instance_uuid=${t.controller.instanceUuid}`);
-    assert.equal(t.metrics.connection.get(t.connectionLabels()), 1);
+    assert.equal(await t.metric('authentik_outpost_connection', t.connectionLabels()), 1);
     ws.last?.socket.terminate();
     await waitFor(() => !t.controller.state.connected, 'dropped');
-    assert.equal(t.metrics.connection.get(t.connectionLabels()), 0);
+    assert.equal(await t.metric('authentik_outpost_connection', t.connectionLabels()), 0);
     await waitFor(() => t.controller.state.connected, 'reconnected');
-    assert.equal(t.metrics.connection.get(t.connectionLabels()), 1);
+    assert.equal(await t.metric('authentik_outpost_connection', t.connectionLabels()), 1);
     await waitFor(() => t.module()?.reasons.includes('trigger') === true, 'refresh after reconnect (missed triggers)');
     assert.match(ws.last?.url ?? '', new RegExp(`\\?attempt=1&instance_uuid=${t.controller.instanceUuid}$`));
   });

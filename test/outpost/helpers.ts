@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { CoreConnectionConfig } from '../../src/config/env.js';
 import { coreConnectionConfig } from '../../src/config/env.js';
 import { LogRoot } from '../../src/observability/log.js';
-import type { LogLevel } from '../../src/config/env.js';
+import type { LogLevel } from '../../src/lib/log-level.js';
 
 export interface CoreConnection {
   url: string;

@@ -82,9 +82,25 @@ describe('main', () => {
     assert.equal(r.stderr, 'AUTHENTIK_LISTEN__LDAP: "foo" is not host:port\n');
   });
 
-  test('unknown arguments exit 2', async () => {
-    const r = await runMain(['frobnicate'], {});
-    assert.equal(r.code, 2);
+  test('--help prints the usage; -v is --version', async () => {
+    const help = await runMain(['--help'], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: ak-outpost \[healthcheck\] \[--version\] \[--help\]$/m);
+    const version = await runMain(['-v'], {});
+    assert.deepEqual([version.code, version.stdout], [0, `${fullVersion()}\n`]);
+  });
+
+  test('an unknown option or command is one line on stderr and exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['frobnicate'], "ak-outpost: Unknown command 'frobnicate' (see --help)\n"],
+      [['--frobnicate'], "ak-outpost: Unknown option '--frobnicate' (see --help)\n"],
+      [['healthcheck', 'now'], "ak-outpost: Unexpected argument 'now' (see --help)\n"],
+      [['--version=2'], "ak-outpost: Option '-v, --version' does not take an argument (see --help)\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await runMain(args, {});
+      assert.deepEqual([r.code, r.stderr, r.stdout], [2, stderr, ''], args.join(' '));
+    }
   });
 
   test('healthcheck exits 1 with nothing listening', async () => {

@@ -102,13 +102,47 @@ describe('embedded core CLI', () => {
     }
   });
 
-  test('bad arguments and unreadable files fail with one line', async () => {
-    const bad = run(['--listen', 'nope']);
-    assert.equal(await bad.exit, 2);
-    assert.match(bad.stderr(), /--directory is required|--listen/);
+  test('bad arguments are one line and exit 2; --help prints the usage; an unreadable file exits 1', async () => {
+    const file = join(tempDir(), 'directory.yaml');
+    const cases: Array<[string[], string]> = [
+      [['--listen', '127.0.0.1:0'], 'embedded-core: --directory is required (see --help)\n'],
+      [['--directory', file, '--bogus'], "embedded-core: Unknown option '--bogus' (see --help)\n"],
+      [['--directory', file, 'extra'], "embedded-core: Unexpected argument 'extra' (see --help)\n"],
+      [['--directory', file, '--listen', 'nope'], 'embedded-core: --listen: expected host:port, got "nope" (see --help)\n'],
+      [['--directory', file, '--listen', ':::9000'], 'embedded-core: --listen: expected host:port, got ":::9000" (see --help)\n'],
+      [['--directory', file, '--log-level', 'loud'], 'embedded-core: --log-level: expected one of trace, debug, info, warning, error, got "loud" (see --help)\n'],
+      [['--directory'], "embedded-core: Option '--directory <value>' argument missing (see --help)\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      const bad = run(args);
+      assert.equal(await bad.exit, 2, args.join(' '));
+      assert.equal(bad.stderr(), stderr);
+    }
+    const help = run(['--help']);
+    assert.equal(await help.exit, 0);
+    assert.match(help.stdout(), /^usage: main\.js --directory <file>/);
     const missing = run(['--directory', join(tempDir(), 'absent.yaml'), '--listen', '127.0.0.1:0']);
     assert.equal(await missing.exit, 1);
     assert.match(missing.stderr(), /^embedded core: .*absent\.yaml/);
+  });
+
+  test('--listen :0 is every interface, reached over loopback; log levels are named like the outpost\'s', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'directory.yaml'), directoryYaml());
+    const p = run(['--directory', join(dir, 'directory.yaml'), '--listen', ':0', '--log-level', 'INFO']);
+    try {
+      await until(() => /AUTHENTIK_INSECURE/.test(p.stdout()), 'the banner');
+      const port = /listening on :(\d+): http:\/\/127\.0\.0\.1:(\d+)\//.exec(p.stdout());
+      assert.ok(port !== null && port[1] === port[2], p.stdout());
+      assert.match(p.stdout(), new RegExp(`^export AUTHENTIK_HOST=http://127\\.0\\.0\\.1:${port[1]}/$`, 'm'));
+      // Any HTTP answer proves the wildcard listener is reached over loopback (no token: refused).
+      const response = await fetch(`http://127.0.0.1:${port[1]}/api/v3/core/users/`);
+      assert.equal(response.status, 403);
+      const lines = p.stderr().trim().split('\n').map((l) => JSON.parse(l) as { level?: unknown; listen?: unknown });
+      assert.ok(lines.some((l) => l.level === 'info' && l.listen === `:${port[1]}`), p.stderr());
+    } finally {
+      p.child.kill('SIGKILL');
+    }
   });
 
   test('watch: a changed file reloads, pushes TRIGGER_UPDATE and keeps outposts made through the API', async () => {
