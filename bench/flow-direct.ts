@@ -69,7 +69,7 @@ class Client {
   ) {
     this.base = new URL(url);
     // The outpost's pool size, so the core sees the same number of connections from both clients.
-    this.transport = new HttpTransport({ maxSockets: Math.min(concurrency, DEFAULT_MAX_SOCKETS), maxResponseBytes: MAX_BODY });
+    this.transport = new HttpTransport(this.base.origin, { maxSockets: Math.min(concurrency, DEFAULT_MAX_SOCKETS), maxResponseBytes: MAX_BODY });
   }
 
   async request(method: 'GET' | 'POST', path: string, cookies: Map<string, string>, body?: string, bearer = false): Promise<Reply> {
@@ -83,8 +83,7 @@ class Client {
     if (cookies.size > 0) headers['cookie'] = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.transport.request({ method, url: new URL(path, this.base), headers, ...(body !== undefined ? { body } : {}), timeoutMs: TIMEOUT_MS });
-    const location = res.headers['location'];
-    return { status: res.status, location: typeof location === 'string' ? location : undefined, setCookie: res.setCookie, body: res.body };
+    return { status: res.status, location: res.headers['location'], setCookie: res.setCookie, body: res.body };
   }
 
   /** One exchange with same-origin redirects followed and cookies kept, like the outpost's flow client. */
@@ -232,7 +231,7 @@ async function main(): Promise<void> {
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     })}\n`,
   );
-  client.transport.close();
+  await client.transport.close();
 }
 
 main().catch((err: unknown) => {
