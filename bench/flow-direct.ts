@@ -1,7 +1,7 @@
 /**
  * The embedded core's own cost of one LDAP bind, without the outpost: the same HTTP calls an uncached bind makes
  * (flow executor GET, one POST per challenge with redirects followed, check_access, users/me), issued through the
- * outpost's own HTTP transport (the cheapest client measured, bench/http-client.ts) with its socket pool size.
+ * outpost's HTTP transport (src/core-api/http-transport.ts) with its socket pool size.
  * Run as its own process so its CPU time is separate.
  *
  *   AKO_BENCH_TOKEN=<outpost token> node dist/bench/flow-direct.js '<json options>'

@@ -35,8 +35,10 @@ export interface HttpTransportOptions {
   requestTimeoutMs?: number;
 }
 
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
 export interface TransportRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+  method: (typeof METHODS)[number];
   /** Absolute URL on the transport's origin. */
   url: string | URL;
   headers?: Record<string, string>;
@@ -104,7 +106,8 @@ export class HttpTransport {
       try {
         return await this.once(req, url, label, req.timeoutMs);
       } catch (err) {
-        // A kept-alive socket the core closed just as we reused it: safe to repeat an idempotent request once.
+        // The socket closed before any answer, typically a kept-alive one the core closed while idle: an
+        // idempotent request is repeated once, on another socket.
         if (!(err instanceof StaleSocketError)) throw err;
         if (!IDEMPOTENT.has(req.method)) throw err.coreError;
         return await this.once(req, url, label, Math.max(1, deadline - Date.now())).catch((again: unknown) => {
@@ -136,10 +139,7 @@ export class HttpTransport {
     if (res.status < 200 || res.status > 599) {
       throw new CoreError('http_status', `unexpected HTTP status ${res.status}`, { status: res.status });
     }
-    const responseHeaders = new Headers(res.headers);
-    for (const cookie of res.setCookie) responseHeaders.append('set-cookie', cookie);
-    const empty = method === 'HEAD' || NO_BODY_STATUSES.has(res.status);
-    return new Response(empty ? null : res.body, { status: res.status, headers: responseHeaders });
+    return new BufferedResponse(res, input.url, method === 'HEAD' || NO_BODY_STATUSES.has(res.status));
   };
 
   /** Closes the connections once their requests are done; the transport takes no new requests afterwards. */
@@ -156,6 +156,8 @@ export class HttpTransport {
         return;
       }
       let controller: Dispatcher.DispatchController | undefined;
+      /** An error (deadline, abort) before undici started the request: it is aborted when its turn comes. */
+      let pendingAbort: Error | undefined;
       let settled = false;
       let responded = false;
       let status = 0;
@@ -167,23 +169,17 @@ export class HttpTransport {
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (err !== undefined) {
-          // undici closes a connection whose exchange was aborted; one not yet sent just leaves the queue.
-          if (controller !== undefined && !controller.aborted) controller.abort(err);
-          reject(err);
-        } else if (value !== undefined) {
-          resolve(value);
+        if (err === undefined) {
+          if (value !== undefined) resolve(value);
+          return;
         }
-      };
-      const fail = (err: Error): void => {
-        if (settled) return;
-        finish(err);
-        // Before onRequestStart the dispatcher still holds the request: it aborts on its start.
+        // Aborting a started exchange makes undici close its socket, which cannot carry another one.
         if (controller === undefined) pendingAbort = err;
+        else if (!controller.aborted) controller.abort(err);
+        reject(err);
       };
-      let pendingAbort: Error | undefined;
-      const onAbort = (): void => fail(abortError(signal, label));
-      const timer = setTimeout(() => fail(new CoreError('timeout', `${label}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = (): void => finish(abortError(signal, label));
+      const timer = setTimeout(() => finish(new CoreError('timeout', `${label}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
 
       const handler: Dispatcher.DispatchHandler = {
@@ -216,7 +212,8 @@ export class HttpTransport {
           chunks.push(chunk);
         },
         onResponseEnd: () => {
-          finish(undefined, { status, headers, setCookie, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+          const only = chunks.length === 1 ? chunks[0] : undefined;
+          finish(undefined, { status, headers, setCookie, body: only ?? Buffer.concat(chunks) });
         },
         onResponseError: (_c, err) => {
           const core = coreError(label, err, this.maxResponseBytes);
@@ -232,8 +229,81 @@ export class HttpTransport {
   }
 }
 
+/**
+ * The Response `fetch` gives openapi-fetch: the body is already complete in memory, so text() and json() decode
+ * the buffer directly. undici's Response wraps it in a WHATWG stream first, which nearly doubled the client's CPU
+ * for a directory load (README, "Dependencies and why").
+ */
+class BufferedResponse implements Response {
+  readonly headers: Headers;
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText = '';
+  readonly type: Response['type'] = 'basic';
+  readonly redirected = false;
+  readonly #response: TransportResponse;
+  readonly #body: Buffer | null;
+  #used = false;
+
+  constructor(
+    response: TransportResponse,
+    readonly url: string,
+    empty: boolean,
+  ) {
+    this.#response = response;
+    this.status = response.status;
+    this.ok = response.status >= 200 && response.status <= 299;
+    this.headers = new Headers(response.headers);
+    for (const cookie of response.setCookie) this.headers.append('set-cookie', cookie);
+    this.#body = empty ? null : response.body;
+  }
+
+  /** A stream over the buffered bytes (openapi-fetch reads it only with parseAs 'stream', which we do not use). */
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#body === null ? null : new Blob([this.#body]).stream();
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used;
+  }
+
+  async text(): Promise<string> {
+    return this.#take().toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.#take().toString('utf8')) as unknown;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = this.#take();
+    const copy = new ArrayBuffer(bytes.byteLength);
+    new Uint8Array(copy).set(bytes);
+    return copy;
+  }
+
+  async blob(): Promise<Blob> {
+    return new Blob([this.#take()]);
+  }
+
+  async formData(): Promise<FormData> {
+    throw new TypeError('the core answers JSON, not form data');
+  }
+
+  clone(): BufferedResponse {
+    if (this.#used) throw new TypeError('body already used');
+    return new BufferedResponse(this.#response, this.url, this.#body === null);
+  }
+
+  #take(): Buffer {
+    if (this.#used) throw new TypeError('body already used');
+    this.#used = true;
+    return this.#body ?? Buffer.alloc(0);
+  }
+}
+
 function isMethod(method: string): method is TransportRequest['method'] {
-  return ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].includes(method);
+  return (METHODS as readonly string[]).includes(method);
 }
 
 class StaleSocketError extends Error {
