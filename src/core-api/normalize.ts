@@ -230,7 +230,6 @@ export interface NormalizedLdapProvider {
 }
 
 export function normalizeLdapProvider(value: LdapProviderWire): NormalizedLdapProvider {
-  asObject(value, 'ldap provider');
   const o = Fields.of<LdapProviderWire>(value, label('ldap provider', value));
   return {
     config: {
@@ -254,7 +253,6 @@ export function normalizeLdapProvider(value: LdapProviderWire): NormalizedLdapPr
 }
 
 export function normalizeRadiusProvider(value: RadiusProviderWire): RadiusProviderConfig {
-  asObject(value, 'radius provider');
   const o = Fields.of<RadiusProviderWire>(value, label('radius provider', value));
   return {
     pk: o.int('pk'),
@@ -302,7 +300,6 @@ function userPkRefs(o: Fields<GroupWire>): UserRef[] {
 
 /** `groups` with pksOnly: the pks of `groups` (every generation sends them) with name '', groups_obj ignored. */
 export function normalizeUser(value: UserWire, membership?: MembershipShape): DirectoryUser {
-  asObject(value, 'user');
   const o = Fields.of<UserWire>(value, label('user', value));
   const what = o.what;
   return {
@@ -323,7 +320,6 @@ export function normalizeUser(value: UserWire, membership?: MembershipShape): Di
 
 /** `users` with pksOnly: the pks of `users` (every generation sends them) with username '', users_obj ignored. */
 export function normalizeGroup(value: GroupWire, membership?: MembershipShape): DirectoryGroup {
-  asObject(value, 'group');
   const o = Fields.of<GroupWire>(value, label('group', value));
   const what = o.what;
   let parents = o.array('parents_obj').map((g) => groupRef(g, `${what} parents_obj`));
