@@ -1,7 +1,7 @@
 /**
  * The embedded core's own cost of one LDAP bind, without the outpost: the same HTTP calls an uncached bind makes
  * (flow executor GET, one POST per challenge with redirects followed, check_access, users/me), issued through the
- * outpost's own HTTP transport (the cheapest client measured, bench/http-client.ts) with its socket pool size.
+ * outpost's HTTP transport (src/core-api/http-transport.ts) with its socket pool size.
  * Run as its own process so its CPU time is separate.
  *
  *   AKO_BENCH_TOKEN=<outpost token> node dist/bench/flow-direct.js '<json options>'
@@ -10,7 +10,8 @@
  * Prints {"event":"measure"}, {"event":"end"} around the measured window, then one JSON result line.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_SOCKETS, HttpTransport } from '../src/core-api/http-transport.js';
+import { CORE_API_LIMITS } from '../src/config/limits.js';
+import { HttpTransport } from '../src/core-api/http-transport.js';
 import { UsageError } from '../src/lib/cli.js';
 import { benchCommandLine } from './lib/cli.js';
 
@@ -78,7 +79,7 @@ class Client {
   ) {
     this.base = new URL(url);
     // The outpost's pool size, so the core sees the same number of connections from both clients.
-    this.transport = new HttpTransport({ maxSockets: Math.min(concurrency, DEFAULT_MAX_SOCKETS), maxResponseBytes: MAX_BODY });
+    this.transport = new HttpTransport(this.base.origin, { maxSockets: Math.min(concurrency, CORE_API_LIMITS.maxSockets), maxResponseBytes: MAX_BODY });
   }
 
   async request(method: 'GET' | 'POST', path: string, cookies: Map<string, string>, body?: string, bearer = false): Promise<Reply> {
@@ -92,8 +93,7 @@ class Client {
     if (cookies.size > 0) headers['cookie'] = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.transport.request({ method, url: new URL(path, this.base), headers, ...(body !== undefined ? { body } : {}), timeoutMs: TIMEOUT_MS });
-    const location = res.headers['location'];
-    return { status: res.status, location: typeof location === 'string' ? location : undefined, setCookie: res.setCookie, body: res.body };
+    return { status: res.status, location: res.headers['location'], setCookie: res.setCookie, body: res.body };
   }
 
   /** One exchange with same-origin redirects followed and cookies kept, like the outpost's flow client. */
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     })}\n`,
   );
-  client.transport.close();
+  await client.transport.close();
 }
 
 main().catch((err: unknown) => {

@@ -1,19 +1,23 @@
 /**
- * HTTP client choice for the core API: our transport (its own HTTP/1.1 over node:net, raw and through the
- * LeanRequest/LeanResponse fetch that openapi-fetch uses) against a minimal node:http keep-alive client and
- * Node's global fetch (undici), for many small keep-alive GET and POST requests to a local node:http server
+ * HTTP client choice for the core API: many small keep-alive GET and POST requests to a local node:http server
  * running in a child process (so client and server do not share a core). Prints req/s, p50/p99 latency and the
- * client's CPU per request for 1 and 64 concurrent requests.
+ * client's CPU per request for 1 and 64 concurrent requests, for each client, each in a process of its own:
+ * the outpost's transport (src/core-api/http-transport.ts: raw `request`, and openapi-fetch over its `fetch`),
+ * plain undici (Pool.request, Agent.request, fetch), node:http and Node's global fetch. ROUNDS (default 2)
+ * repeats every client. (openapi-fetch over undici's own fetch needs undici's Request class, whose types do not
+ * match the global ones openapi-fetch declares, so it is not a candidate without casts.)
  *
- *   node dist/bench/http-client.js [requests-per-case=4000]
+ *   node dist/bench/http-client.js [requests-per-case=4000] [client name filter]
  */
-
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { HttpTransport, LeanRequest } from '../src/core-api/http-transport.js';
+import createClient from 'openapi-fetch';
+import { Agent, Pool, fetch as undiciFetch } from 'undici';
+import { HttpTransport } from '../src/core-api/http-transport.js';
+import type { paths } from '../src/core-api/schema/v2026.js';
 import { UsageError } from '../src/lib/cli.js';
 import { benchCommandLine, intArg } from './lib/cli.js';
 
@@ -46,7 +50,7 @@ function percentile(sorted: number[], p: number): number {
 async function measure(call: Call, method: 'GET' | 'POST', concurrency: number, total: number): Promise<string> {
   // Warm-up: open the sockets, let the JIT settle.
   await Promise.all(Array.from({ length: concurrency }, () => call(method)));
-  for (let i = 0; i < 200; i++) await call(method);
+  for (let i = 0; i < 1000; i++) await call(method);
 
   const latencies: number[] = [];
   let next = 0;
@@ -70,19 +74,22 @@ async function measure(call: Call, method: 'GET' | 'POST', concurrency: number, 
   return `${String(rps).padStart(7)} req/s  p50 ${percentile(latencies, 50).toFixed(3).padStart(7)} ms  p99 ${percentile(latencies, 99).toFixed(3).padStart(7)} ms  CPU ${cpuPerRequest.toFixed(0).padStart(4)} µs/req`;
 }
 
-async function main(total: number): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
-  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+/** One client, every level and method, in a process of its own (so no client inherits another's JIT or heap). */
+async function runCase(port: number, only: string, total: number): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const headers = { 'content-type': 'application/json', accept: 'application/json', authorization: 'Bearer token' };
+  const init = (method: 'GET' | 'POST') => ({ method, headers, ...(method === 'POST' ? { body: POST_BODY } : {}) });
 
-  const transport = new HttpTransport({ maxSockets: 64 });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const pool = new Pool(base, { connections: 64 });
+  const agent = new Agent({ connections: 64 });
+  const transport = new HttpTransport(base, { maxSockets: 64 });
+  const transportApi = createClient<paths>({ baseUrl: `${base}/api/v3`, fetch: transport.fetch, headers });
+  const nodeAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const nodeHttp: Call = (method) =>
     new Promise((resolve, reject) => {
       const body = method === 'POST' ? POST_BODY : undefined;
       const req = http.request(
-        { agent, host: '127.0.0.1', port, method, path: '/api/v3/x/', headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } },
+        { agent: nodeAgent, host: '127.0.0.1', port, method, path: '/api/v3/x/', headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } },
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -93,47 +100,102 @@ async function main(total: number): Promise<void> {
     });
   const clients: [string, Call][] = [
     [
-      'transport.request',
-      async (method) =>
-        (await transport.request({ method, url: `${base}/api/v3/x/`, headers, ...(method === 'POST' ? { body: POST_BODY } : {}), timeoutMs: 10_000 })).status,
+      'undici Pool.request',
+      async (method) => {
+        const res = await pool.request({ ...init(method), path: '/api/v3/x/' });
+        await res.body.arrayBuffer();
+        return res.statusCode;
+      },
     ],
     [
-      'transport.fetch',
+      'undici Agent.request',
       async (method) => {
-        const res = await transport.fetch(new LeanRequest(`${base}/api/v3/x/`, { method, headers, ...(method === 'POST' ? { body: POST_BODY } : {}) }));
+        const res = await agent.request({ ...init(method), origin: base, path: '/api/v3/x/' });
+        await res.body.arrayBuffer();
+        return res.statusCode;
+      },
+    ],
+    [
+      'undici fetch',
+      async (method) => {
+        const res = await undiciFetch(`${base}/api/v3/x/`, { ...init(method), dispatcher: pool });
         await res.text();
         return res.status;
+      },
+    ],
+    ['transport.request', async (method) => (await transport.request({ ...init(method), url: `${base}/api/v3/x/`, timeoutMs: 10_000 })).status],
+    [
+      'openapi-fetch/transport',
+      async (method) => {
+        // openapi-fetch serves the controller's GETs only; POSTs are the flow executor's, through `request`.
+        if (method === 'POST') return (await transport.request({ ...init(method), url: `${base}/api/v3/x/`, timeoutMs: 10_000 })).status;
+        const { response } = await transportApi.GET('/root/config/');
+        return response.status;
       },
     ],
     ['node:http', nodeHttp],
     [
       'global fetch',
       async (method) => {
-        const res = await fetch(`${base}/api/v3/x/`, { method, headers, ...(method === 'POST' ? { body: POST_BODY } : {}) });
+        const res = await fetch(`${base}/api/v3/x/`, init(method));
         await res.text();
         return res.status;
       },
     ],
   ];
 
-  console.log(`node ${process.version}, ${total} requests per case, server in a child process`);
+  const call = clients.find(([name]) => name === only)?.[1];
+  if (call === undefined) throw new Error(`unknown client ${only}`);
   for (const concurrency of [1, 64]) {
     for (const method of ['GET', 'POST'] as const) {
-      for (const [name, call] of clients) {
-        console.log(`c=${String(concurrency).padEnd(2)} ${method.padEnd(4)} ${name.padEnd(18)} ${await measure(call, method, concurrency, total)}`);
+      process.stdout.write(`${JSON.stringify({ key: `c=${String(concurrency).padEnd(2)} ${method.padEnd(4)} ${only.padEnd(22)}`, line: await measure(call, method, concurrency, total) })}\n`);
+    }
+  }
+  await transport.close();
+  await pool.close();
+  await agent.close();
+  nodeAgent.destroy();
+}
+
+const CLIENTS = [
+  'undici Pool.request',
+  'undici Agent.request',
+  'undici fetch',
+  'transport.request',
+  'openapi-fetch/transport',
+  'node:http',
+  'global fetch',
+];
+
+async function main(total: number, filter: string | undefined): Promise<void> {
+  const rounds = Number(process.env.ROUNDS ?? 2);
+  const script = fileURLToPath(import.meta.url);
+  const server = fork(script, ['server'], { stdio: 'inherit' });
+  const port = await new Promise<number>((resolve) => server.once('message', (m: { port: number }) => resolve(m.port)));
+  const results = new Map<string, string[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const name of CLIENTS) {
+      if (filter !== undefined && !name.includes(filter)) continue;
+      const out = execFileSync(process.execPath, [script, 'case', String(port), name, String(total)], { encoding: 'utf8' });
+      for (const text of out.trim().split('\n')) {
+        const { key, line } = JSON.parse(text) as { key: string; line: string };
+        results.set(key, [...(results.get(key) ?? []), line]);
       }
     }
   }
-  transport.close();
-  agent.destroy();
-  child.disconnect();
+  console.log(`node ${process.version}, ${total} requests per case, each client in a process of its own, ${rounds} rounds; server in a child process`);
+  for (const key of [...results.keys()].sort()) for (const line of results.get(key) ?? []) console.log(`${key} ${line}`);
+  server.disconnect();
 }
 
-// `server`: the child this script forks for itself.
-const mode = benchCommandLine('http-client.js', 'usage: node dist/bench/http-client.js [requests-per-case=4000]\n', { allowPositionals: true }, ({ positionals }) => {
-  if (positionals.length > 1) throw new UsageError(`Unexpected argument '${positionals[1]}'`);
-  const [first] = positionals;
-  return first === 'server' ? ('server' as const) : intArg('requests-per-case', first ?? '4000', 1, 10_000_000);
-});
-if (mode === 'server') runServer();
-else await main(mode);
+// `server` and `case` are the child processes this script forks of itself; a person types only the first form.
+if (process.argv[2] === 'server') runServer();
+else if (process.argv[2] === 'case') await runCase(Number(process.argv[3]), process.argv[4] ?? '', Number(process.argv[5]));
+else {
+  const usage = 'usage: node dist/bench/http-client.js [requests-per-case=4000] [client name filter]\n';
+  const [total, filter] = benchCommandLine('http-client.js', usage, { allowPositionals: true }, ({ positionals }) => {
+    if (positionals.length > 2) throw new UsageError(`Unexpected argument '${positionals[2]}'`);
+    return [intArg('requests-per-case', positionals[0] ?? '4000', 1, 10_000_000), positionals[1]] as const;
+  });
+  await main(total, filter);
+}

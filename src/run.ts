@@ -54,6 +54,7 @@ export async function startOutpost(config: OutpostConfig, deps: OutpostRunDeps):
       host: core.host,
       token: core.token,
       insecure: core.insecure,
+      ...(core.proxy !== undefined ? { proxy: core.proxy } : {}),
       timeoutMs: core.timeoutMs,
       logger: logRoot.child('authentik.outpost.ak-api-client'),
       metrics: {
@@ -62,7 +63,7 @@ export async function startOutpost(config: OutpostConfig, deps: OutpostRunDeps):
       },
     });
     api = client;
-    closeApi = () => client.close();
+    closeApi = () => void client.close();
   }
   const controller = new OutpostController({
     api,

@@ -8,6 +8,7 @@ import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
+import { proxyFor, proxySettingsFromEnv, type ProxySettings } from './proxy.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../lib/listen-address.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lib/log-level.js';
 import { CONTROL_LIMITS, CORE_API_LIMITS, ENV_LIMITS } from './limits.js';
@@ -31,6 +32,11 @@ export interface CoreConnectionConfig {
   readonly token: string;
   readonly insecure: boolean;
   readonly timeoutMs: number;
+  /**
+   * HTTP_PROXY/HTTPS_PROXY for this core unless NO_PROXY exempts it (never for unix sockets); REST and WebSocket
+   * both use it. Non-enumerable like the token: a proxy URL may carry credentials.
+   */
+  readonly proxy: URL | undefined;
 }
 
 export interface OutpostConfig {
@@ -88,7 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
   if (host !== undefined) {
     const token = read('AUTHENTIK_TOKEN');
     if (token === undefined) throw new ConfigError('AUTHENTIK_TOKEN', 'not set (required when AUTHENTIK_HOST is set)');
-    core = coreConnectionConfig(host, token, { insecure, timeoutMs: coreTimeoutMs });
+    core = coreConnectionConfig(host, token, { insecure, timeoutMs: coreTimeoutMs, proxy: proxySettingsFromEnv(env) });
   }
 
   const listen = (name: keyof typeof DEFAULTS): readonly ListenAddress[] =>
@@ -128,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
 export function coreConnectionConfig(
   host: string,
   token: string,
-  options: { insecure: boolean; timeoutMs: number },
+  options: { insecure: boolean; timeoutMs: number; proxy?: ProxySettings },
 ): CoreConnectionConfig {
   const parsed = parseCoreHost('AUTHENTIK_HOST', host.trim());
   const cleanToken = token.trim();
@@ -145,6 +151,8 @@ export function coreConnectionConfig(
     timeoutMs: options.timeoutMs,
   };
   Object.defineProperty(config, 'token', { value: cleanToken, enumerable: false });
+  const proxy = parsed.socketPath === undefined && options.proxy !== undefined ? proxyFor(new URL(parsed.baseUrl), options.proxy) : undefined;
+  Object.defineProperty(config, 'proxy', { value: proxy, enumerable: false });
   return Object.freeze(config as CoreConnectionConfig);
 }
 

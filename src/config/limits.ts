@@ -64,6 +64,17 @@ export const CORE_API_LIMITS = Object.freeze({
   maxRedirects: 10,
   /** Characters of a refusal's detail kept (the rest is cut). */
   maxErrorDetailChars: 200,
+  /** HTTP connections to one core (undici pool). */
+  maxSockets: 64,
+  /** Below the 5 s idle timeout of common servers (Node, gunicorn), so we rarely reuse a socket being closed. */
+  idleSocketTimeoutMs: 4_000,
+  maxResponseBytes: 32 * 1024 * 1024,
+  /** A request's deadline when the caller gives none (AUTHENTIK_CORE_TIMEOUT_MS sets the outpost's). */
+  requestTimeoutDefaultMs: 30_000,
+  /** Requests waiting for a free connection beyond which new ones fail at once. */
+  maxQueuedRequests: 4_096,
+  maxHeaderBytes: 64 * 1024,
+  maxHeaderLines: 256,
 });
 
 /** WebSocket event link to the core (reference §1.6). */

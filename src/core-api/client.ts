@@ -8,7 +8,7 @@ import { ConfigError, CoreError } from '../errors.js';
 import { USER_AGENT } from '../version.js';
 import { HttpFlowAttempt } from './flow.js';
 import { parseAuthentikHost, type CoreEndpoint } from './host.js';
-import { HttpTransport, LeanRequest, type HttpTransportOptions } from './http-transport.js';
+import { HttpTransport, type HttpTransportOptions } from './http-transport.js';
 import type {
   CertificateInfo,
   CertificatePair,
@@ -32,6 +32,8 @@ import {
   normalizeRadiusProvider,
   normalizeRootConfig,
   normalizeUser,
+  type Page,
+  type PageWire,
 } from './normalize.js';
 import { silentLogger, type CoreLogger, type FlowMetrics } from './options.js';
 import type { CoreApi, FlowAttempt, FlowAttemptOptions } from './port.js';
@@ -44,6 +46,8 @@ export interface CoreClientOptions {
   token: string;
   /** AUTHENTIK_INSECURE. */
   insecure: boolean;
+  /** Reach the core through this proxy (see proxy.ts; ignored for unix sockets). */
+  proxy?: URL;
   /** Deadline of each API request (flow attempts carry their own). */
   timeoutMs: number;
   /** page_size of list calls (default 100). */
@@ -54,14 +58,14 @@ export interface CoreClientOptions {
   pageRetries?: number;
   /** Pause before retry n is n times this (default 1000 ms). */
   pageRetryDelayMs?: number;
-  /** Agent tuning (maxSockets, freeSocketTimeoutMs, maxResponseBytes). */
+  /** Pool tuning (maxSockets, freeSocketTimeoutMs, maxResponseBytes). */
   transport?: Pick<HttpTransportOptions, 'maxSockets' | 'freeSocketTimeoutMs' | 'maxResponseBytes'>;
 }
 
 export interface CoreClient extends CoreApi {
   readonly endpoint: CoreEndpoint;
-  /** Closes idle keep-alive sockets (shutdown, tests). */
-  close(): void;
+  /** Closes the keep-alive sockets once their requests are done; no requests afterwards (shutdown, tests). */
+  close(): Promise<void>;
 }
 
 export function createCoreClient(options: CoreClientOptions): CoreClient {
@@ -95,18 +99,16 @@ class HttpCoreClient implements CoreClient {
     this.pageSize = clampPageSize(options.pageSize ?? CORE_API_LIMITS.pageSizeDefault);
     this.pageRetries = Math.max(0, options.pageRetries ?? CORE_API_LIMITS.pageRetries);
     this.pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? CORE_API_LIMITS.pageRetryDelayMs);
-    this.transport = new HttpTransport({
+    this.transport = new HttpTransport(endpoint.origin, {
       ...options.transport,
       insecure: options.insecure,
       ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
+      ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
       requestTimeoutMs: options.timeoutMs,
     });
     this.api = createClient<paths>({
       baseUrl: endpoint.apiBase,
-      // openapi-fetch builds requests with `new Request(url, init)` and reads a response's status, ok,
-      // headers.get() and text(): the lean classes do that much, without undici's copies and streams.
-      Request: LeanRequest as unknown as typeof Request,
-      fetch: this.transport.fetch as unknown as (input: Request) => Promise<Response>,
+      fetch: this.transport.fetch,
       headers: {
         Authorization: `Bearer ${options.token}`,
         'User-Agent': USER_AGENT,
@@ -119,14 +121,14 @@ class HttpCoreClient implements CoreClient {
     return this.currentGeneration;
   }
 
-  close(): void {
-    this.transport.close();
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   async listOutposts(): Promise<OutpostInfo[]> {
     const out: OutpostInfo[] = [];
     let legacy = false;
-    await this.paginate('outposts', (page) => this.call('outposts', () => this.api.GET('/outposts/instances/', { params: { query: page }, parseAs: 'text' })), (results) => {
+    await this.paginate('outposts', (page) => this.call('outposts', () => this.api.GET('/outposts/instances/', { params: { query: page } })), (results) => {
       for (const item of results) {
         const normalized = normalizeOutpost(item);
         legacy ||= normalized.generation === '2023.10';
@@ -138,13 +140,13 @@ class HttpCoreClient implements CoreClient {
   }
 
   async rootConfig(): Promise<RootConfigInfo> {
-    return normalizeRootConfig(await this.call('root config', () => this.api.GET('/root/config/', { parseAs: 'text' })));
+    return normalizeRootConfig(await this.call('root config', () => this.api.GET('/root/config/')));
   }
 
   async listLdapProviders(): Promise<LdapProviderConfig[]> {
     const out: LdapProviderConfig[] = [];
     let legacy = false;
-    await this.paginate('ldap providers', (page) => this.call('ldap providers', () => this.api.GET('/outposts/ldap/', { params: { query: page }, parseAs: 'text' })), (results) => {
+    await this.paginate('ldap providers', (page) => this.call('ldap providers', () => this.api.GET('/outposts/ldap/', { params: { query: page } })), (results) => {
       for (const item of results) {
         const normalized = normalizeLdapProvider(item);
         legacy ||= normalized.generation === '2023.10';
@@ -157,7 +159,7 @@ class HttpCoreClient implements CoreClient {
 
   async listRadiusProviders(): Promise<RadiusProviderConfig[]> {
     const out: RadiusProviderConfig[] = [];
-    await this.paginate('radius providers', (page) => this.call('radius providers', () => this.api.GET('/outposts/radius/', { params: { query: page }, parseAs: 'text' })), (results) => {
+    await this.paginate('radius providers', (page) => this.call('radius providers', () => this.api.GET('/outposts/radius/', { params: { query: page } })), (results) => {
       for (const item of results) out.push(normalizeRadiusProvider(item));
     });
     return out;
@@ -174,7 +176,7 @@ class HttpCoreClient implements CoreClient {
     const membership = { pksOnly: !includeGroups };
     await this.paginate(
       'users',
-      (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
+      (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } } })),
       (results) => onPage(normalizeAll(results, (item) => normalizeUser(item, membership))),
       query.pageSize,
       query.readAhead,
@@ -193,7 +195,7 @@ class HttpCoreClient implements CoreClient {
     const membership = { pksOnly: !includeUsers };
     await this.paginate(
       'groups',
-      (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } }, parseAs: 'text' })),
+      (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } } })),
       (results) => onPage(normalizeAll(results, (item) => normalizeGroup(item, membership))),
       query.pageSize,
       query.readAhead,
@@ -203,14 +205,14 @@ class HttpCoreClient implements CoreClient {
   async getUser(pk: number): Promise<DirectoryUser> {
     if (!Number.isSafeInteger(pk)) throw new CoreError('unexpected_response', `invalid user pk ${pk}`);
     const body = await this.call(`user ${pk}`, () =>
-      this.api.GET('/core/users/{id}/', { params: { path: { id: pk } }, parseAs: 'text' }),
+      this.api.GET('/core/users/{id}/', { params: { path: { id: pk } } }),
     );
     return normalizeUser(body);
   }
 
   async certificate(kpUuid: string): Promise<CertificateInfo> {
     const body = await this.call('certificate', () =>
-      this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/', { params: { path: { kp_uuid: kpUuid } }, parseAs: 'text' }),
+      this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/', { params: { path: { kp_uuid: kpUuid } } }),
     );
     return normalizeCertificate(body);
   }
@@ -220,10 +222,10 @@ class HttpCoreClient implements CoreClient {
     const [info, cert, key] = await Promise.all([
       this.certificate(kpUuid),
       this.call('certificate data', () =>
-        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_certificate/', { params: { path }, parseAs: 'text' }),
+        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_certificate/', { params: { path } }),
       ),
       this.call('private key data', () =>
-        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_private_key/', { params: { path }, parseAs: 'text' }),
+        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_private_key/', { params: { path } }),
       ),
     ]);
     const certificatePem = normalizeCertificateData(cert, 'certificate data');
@@ -269,27 +271,22 @@ class HttpCoreClient implements CoreClient {
     this.currentGeneration = generation;
   }
 
-  /** Runs one openapi-fetch call and returns its JSON body; every failure becomes a CoreError. */
-  private async call(what: string, run: () => Promise<{ data?: unknown; response: Response }>): Promise<unknown> {
-    let result: { data?: unknown; response: Response };
+  /** Runs one openapi-fetch call and returns its typed JSON body; every failure becomes a CoreError. */
+  private async call<T>(what: string, run: () => Promise<{ data?: T; response: Response }>): Promise<T> {
+    let result: { data?: T; response: Response };
     try {
       result = await run();
     } catch (err) {
       if (err instanceof CoreError) throw err;
+      if (err instanceof SyntaxError) throw new CoreError('unexpected_response', `${what}: body is not JSON`);
       throw new CoreError('transport', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const { response } = result;
     if (!response.ok) {
       throw new CoreError('http_status', `${what}: HTTP ${response.status}`, { status: response.status });
     }
-    if (typeof result.data !== 'string' || result.data === '') {
-      throw new CoreError('unexpected_response', `${what}: empty body`);
-    }
-    try {
-      return JSON.parse(result.data) as unknown;
-    } catch {
-      throw new CoreError('unexpected_response', `${what}: body is not JSON`);
-    }
+    if (result.data === undefined) throw new CoreError('unexpected_response', `${what}: empty body`);
+    return result.data;
   }
 
   /**
@@ -297,15 +294,15 @@ class HttpCoreClient implements CoreClient {
    * to pageRetries times (the reference retries forever) and then fails the whole listing. With `readAhead`, the
    * next page is requested before `onPage` runs on the current one.
    */
-  private async paginate(
+  private async paginate<T>(
     what: string,
-    fetchPage: (query: PageQuery) => Promise<unknown>,
-    onPage: (results: unknown[]) => void | Promise<void>,
+    fetchPage: (query: PageQuery) => Promise<PageWire<T>>,
+    onPage: (results: T[]) => void | Promise<void>,
     pageSize: number = this.pageSize,
     readAhead = false,
   ): Promise<void> {
     const size = clampPageSize(pageSize);
-    const load = async (page: number): Promise<{ results: unknown[]; next: number }> => {
+    const load = async (page: number): Promise<Page<T>> => {
       for (let attempt = 0; ; attempt++) {
         try {
           return normalizePage(await fetchPage({ page, page_size: size }), what);
@@ -338,11 +335,13 @@ class HttpCoreClient implements CoreClient {
  * Normalizes a page's items, dropping each raw item as it goes: while the caller works through a large page,
  * the raw JSON objects are then garbage already and young-generation collections do not promote them.
  */
-function normalizeAll<T>(results: unknown[], normalize: (item: unknown) => T): T[] {
-  const out = new Array<T>(results.length);
+function normalizeAll<T, R>(results: (T | undefined)[], normalize: (item: T) => R): R[] {
+  const out = new Array<R>(results.length);
   for (let i = 0; i < results.length; i++) {
-    out[i] = normalize(results[i]);
+    const item = results[i];
     results[i] = undefined;
+    if (item === undefined) throw new CoreError('unexpected_response', 'list item missing');
+    out[i] = normalize(item);
   }
   return out;
 }

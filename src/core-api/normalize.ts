@@ -22,7 +22,35 @@ import type {
   UserRef,
 } from './model.js';
 
+import type { components as Components2023 } from './schema/v2023.js';
+import type { components as Components2026 } from './schema/v2026.js';
+
 type JsonObject = Record<string, unknown>;
+type Schemas = Components2026['schemas'];
+type Legacy = Components2023['schemas'];
+
+/** What a core of either generation may send for one schema object. */
+export type OutpostWire = Schemas['Outpost'] | Legacy['Outpost'];
+export type LdapProviderWire = Schemas['LDAPOutpostConfig'] | Legacy['LDAPOutpostConfig'];
+export type RadiusProviderWire = Schemas['RadiusOutpostConfig'] | Legacy['RadiusOutpostConfig'];
+export type UserWire = Schemas['User'] | Legacy['User'];
+export type GroupWire = Schemas['Group'] | Legacy['Group'];
+export type RootConfigWire = Schemas['Config'] | Legacy['Config'];
+export type CertificateWire = Schemas['CertificateKeyPair'] | Legacy['CertificateKeyPair'];
+export type CertificateDataWire = Schemas['CertificateData'] | Legacy['CertificateData'];
+type PaginationWire = Schemas['Pagination'] | Legacy['Pagination'];
+type GroupRefWire = Schemas['PartialGroup'] | Schemas['RelatedGroup'] | Legacy['UserGroup'] | Schemas['UserSelfGroups'] | Legacy['UserSelfGroups'];
+type UserRefWire = Schemas['PartialUser'] | Legacy['GroupMember'];
+type SessionUserWire = Schemas['SessionUser'] | Legacy['SessionUser'];
+type UserSelfWire = Schemas['UserSelf'] | Legacy['UserSelf'];
+type PolicyResultWire = Schemas['PolicyTestResult'] | Legacy['PolicyTestResult'];
+
+/** Field names of any member of a union of schema objects. */
+type AnyKey<T> = T extends unknown ? Extract<keyof T, string> : never;
+/** The declared type of field K, in whichever member declares it. */
+type FieldType<T, K extends string> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;
+/** Fields whose declared type admits V in at least one generation. */
+type KeyFor<T, V> = { [K in AnyKey<T>]: [Extract<FieldType<T, K>, V>] extends [never] ? never : K }[AnyKey<T>];
 
 const DEFAULT_CACHE_TIMEOUT_FLOWS_S = 300;
 
@@ -30,77 +58,113 @@ function bad(what: string, detail: string): CoreError {
   return new CoreError('unexpected_response', `${what}: ${detail}`);
 }
 
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function asObject(value: unknown, what: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(what, 'not a JSON object');
-  return value as JsonObject;
+  if (!isJsonObject(value)) throw bad(what, 'not a JSON object');
+  return value;
 }
 
-function requiredString(o: JsonObject, key: string, what: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw bad(what, `field ${key} missing or not a string`);
-  return v;
-}
+/**
+ * One JSON object read leniently at run time (absent or null optional fields get defaults, a field we depend on
+ * with the wrong type rejects) while the compiler checks each field name, and the kind of value read from it,
+ * against the schema type T of both generations.
+ */
+class Fields<T> {
+  private constructor(
+    private readonly o: JsonObject,
+    readonly what: string,
+  ) {}
 
-function requiredInt(o: JsonObject, key: string, what: string): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(what, `field ${key} missing or not an integer`);
-  return v;
-}
+  static of<T>(value: unknown, what: string): Fields<T> {
+    return new Fields<T>(asObject(value, what), what);
+  }
 
-/** Absent or null -> fallback; present with another type -> reject. */
-function optionalString<T extends string | null | undefined>(o: JsonObject, key: string, what: string, fallback: T): string | T {
-  const v = o[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'string') throw bad(what, `field ${key} is not a string`);
-  return v;
-}
+  has(key: AnyKey<T>): boolean {
+    return key in this.o;
+  }
 
-function optionalInt(o: JsonObject, key: string, what: string, fallback: number): number {
-  const v = o[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(what, `field ${key} is not an integer`);
-  return v;
-}
+  value(key: AnyKey<T>): unknown {
+    return this.o[key];
+  }
 
-function optionalBool(o: JsonObject, key: string, what: string, fallback: boolean): boolean {
-  const v = o[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw bad(what, `field ${key} is not a boolean`);
-  return v;
-}
+  string(key: KeyFor<T, string>): string {
+    const v = this.o[key];
+    if (typeof v !== 'string') throw bad(this.what, `field ${key} missing or not a string`);
+    return v;
+  }
 
-/** Absent or null -> []; anything but an array -> reject. */
-function optionalArray(o: JsonObject, key: string, what: string): unknown[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw bad(what, `field ${key} is not an array`);
-  return v;
-}
+  /** Absent or null -> fallback; present with another type -> reject. */
+  optionalString<F extends string | null | undefined>(key: KeyFor<T, string>, fallback: F): string | F {
+    const v = this.o[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string') throw bad(this.what, `field ${key} is not a string`);
+    return v;
+  }
 
-function optionalRecord(o: JsonObject, key: string, what: string): Record<string, unknown> {
-  const v = o[key];
-  if (v === undefined || v === null) return {};
-  return asObject(v, `${what}.${key}`);
+  int(key: KeyFor<T, number>): number {
+    const v = this.o[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(this.what, `field ${key} missing or not an integer`);
+    return v;
+  }
+
+  optionalInt(key: KeyFor<T, number>, fallback: number): number {
+    const v = this.o[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(this.what, `field ${key} is not an integer`);
+    return v;
+  }
+
+  optionalBool(key: KeyFor<T, boolean>, fallback: boolean): boolean {
+    const v = this.o[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') throw bad(this.what, `field ${key} is not a boolean`);
+    return v;
+  }
+
+  /** Absent or null -> []; anything but an array -> reject. */
+  array(key: KeyFor<T, readonly unknown[]>): unknown[] {
+    const v = this.o[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw bad(this.what, `field ${key} is not an array`);
+    return v;
+  }
+
+  /** Absent or null -> {}; anything but an object -> reject. */
+  record(key: KeyFor<T, object>): JsonObject {
+    const v = this.o[key];
+    if (v === undefined || v === null) return {};
+    return asObject(v, `${this.what}.${key}`);
+  }
 }
 
 // ---- pagination ----
 
-export interface Page {
-  results: unknown[];
+export interface Page<T> {
+  results: T[];
   /** Next page number; 0 = none. */
   next: number;
 }
 
-export function normalizePage(body: unknown, what: string): Page {
-  const o = asObject(body, what);
-  if (!Array.isArray(o['results'])) throw bad(what, 'field results missing or not an array');
-  const pagination = o['pagination'];
-  if (pagination === undefined || pagination === null) return { results: o['results'], next: 0 };
-  const next = asObject(pagination, `${what}.pagination`)['next'];
+/** A list answer as openapi-fetch types it. */
+export interface PageWire<T> {
+  results: T[];
+  pagination: PaginationWire;
+}
+
+export function normalizePage<T>(body: PageWire<T>, what: string): Page<T> {
+  const page = Fields.of<PageWire<T>>(body, what);
+  const results = body?.results;
+  if (!Array.isArray(results)) throw bad(what, 'field results missing or not an array');
+  const pagination = page.value('pagination');
+  if (pagination === undefined || pagination === null) return { results, next: 0 };
+  const next = Fields.of<PaginationWire>(pagination, `${what}.pagination`).value('next');
   if (next !== undefined && next !== null && (typeof next !== 'number' || !Number.isFinite(next))) {
     throw bad(what, 'pagination.next is not a number');
   }
-  return { results: o['results'], next: typeof next === 'number' && next > 0 ? Math.trunc(next) : 0 };
+  return { results, next: typeof next === 'number' && next > 0 ? Math.trunc(next) : 0 };
 }
 
 // ---- outpost and root config ----
@@ -117,42 +181,45 @@ export interface NormalizedOutpost {
   generation: CoreGeneration;
 }
 
-export function normalizeOutpost(value: unknown): NormalizedOutpost {
-  const what = 'outpost';
-  const o = asObject(value, what);
-  const hasInterval = 'refresh_interval_s' in o;
-  const interval = optionalInt(o, 'refresh_interval_s', what, CONTROL_LIMITS.refreshIntervalDefaultS);
-  const config = optionalRecord(o, 'config', what);
-  const logLevel = config['log_level'];
+export function normalizeOutpost(value: OutpostWire): NormalizedOutpost {
+  const o = Fields.of<OutpostWire>(value, 'outpost');
+  const interval = o.optionalInt('refresh_interval_s', CONTROL_LIMITS.refreshIntervalDefaultS);
+  const logLevel = o.record('config')['log_level'];
   return {
     info: {
-      pk: requiredString(o, 'pk', what),
-      name: requiredString(o, 'name', what),
-      type: requiredString(o, 'type', what),
-      providers: optionalArray(o, 'providers', what).map((p) => {
-        if (typeof p !== 'number' || !Number.isSafeInteger(p)) throw bad(what, 'providers holds a non-integer');
+      pk: o.string('pk'),
+      name: o.string('name'),
+      type: o.string('type'),
+      providers: o.array('providers').map((p) => {
+        if (typeof p !== 'number' || !Number.isSafeInteger(p)) throw bad(o.what, 'providers holds a non-integer');
         return p;
       }),
       refreshIntervalS: clampRefreshInterval(interval),
       logLevel: typeof logLevel === 'string' && logLevel !== '' ? logLevel : undefined,
-      managed: optionalString(o, 'managed', what, null),
+      managed: o.optionalString('managed', null),
     },
-    generation: hasInterval ? '2026.2' : '2023.10',
+    generation: o.has('refresh_interval_s') ? '2026.2' : '2023.10',
   };
 }
 
-export function normalizeRootConfig(value: unknown): RootConfigInfo {
-  const o = asObject(value, 'root config');
+export function normalizeRootConfig(value: RootConfigWire): RootConfigInfo {
+  const o = Fields.of<RootConfigWire>(value, 'root config');
   // Every generation sends it; a missing value is tolerated with the core's default rather than failing start-up.
-  return { cacheTimeoutFlows: optionalInt(o, 'cache_timeout_flows', 'root config', DEFAULT_CACHE_TIMEOUT_FLOWS_S) };
+  return { cacheTimeoutFlows: o.optionalInt('cache_timeout_flows', DEFAULT_CACHE_TIMEOUT_FLOWS_S) };
 }
 
 // ---- providers ----
 
-function accessMode(o: JsonObject, key: string, what: string): AccessMode {
-  const v = optionalString(o, key, what, 'direct');
-  if (v !== 'direct' && v !== 'cached') throw bad(what, `field ${key} is neither "direct" nor "cached"`);
+function accessMode(o: Fields<LdapProviderWire>, key: 'search_mode' | 'bind_mode'): AccessMode {
+  const v = o.optionalString(key, 'direct');
+  if (v !== 'direct' && v !== 'cached') throw bad(o.what, `field ${key} is neither "direct" nor "cached"`);
   return v;
+}
+
+/** `<kind> <pk>` for messages, before the pk is known to be valid. */
+function label(kind: string, value: unknown): string {
+  const pk = isJsonObject(value) ? value['pk'] : undefined;
+  return `${kind} ${typeof pk === 'number' || typeof pk === 'string' ? pk : '?'}`;
 }
 
 export interface NormalizedLdapProvider {
@@ -161,56 +228,54 @@ export interface NormalizedLdapProvider {
   generation: CoreGeneration;
 }
 
-export function normalizeLdapProvider(value: unknown): NormalizedLdapProvider {
-  const o = asObject(value, 'ldap provider');
-  const what = `ldap provider ${typeof o['pk'] === 'number' ? o['pk'] : '?'}`;
+export function normalizeLdapProvider(value: LdapProviderWire): NormalizedLdapProvider {
+  const o = Fields.of<LdapProviderWire>(value, label('ldap provider', value));
   return {
     config: {
-      pk: requiredInt(o, 'pk', what),
-      name: requiredString(o, 'name', what),
-      baseDn: requiredString(o, 'base_dn', what),
-      bindFlowSlug: requiredString(o, 'bind_flow_slug', what),
-      unbindFlowSlug: optionalString(o, 'unbind_flow_slug', what, null),
-      applicationSlug: requiredString(o, 'application_slug', what),
-      certificate: optionalString(o, 'certificate', what, null),
-      tlsServerName: optionalString(o, 'tls_server_name', what, ''),
-      uidStartNumber: optionalInt(o, 'uid_start_number', what, 2000),
-      gidStartNumber: optionalInt(o, 'gid_start_number', what, 4000),
-      searchMode: accessMode(o, 'search_mode', what),
-      bindMode: accessMode(o, 'bind_mode', what),
-      mfaSupport: optionalBool(o, 'mfa_support', what, true),
-      searchGroup: optionalString(o, 'search_group', what, null),
+      pk: o.int('pk'),
+      name: o.string('name'),
+      baseDn: o.string('base_dn'),
+      bindFlowSlug: o.string('bind_flow_slug'),
+      unbindFlowSlug: o.optionalString('unbind_flow_slug', null),
+      applicationSlug: o.string('application_slug'),
+      certificate: o.optionalString('certificate', null),
+      tlsServerName: o.optionalString('tls_server_name', ''),
+      uidStartNumber: o.optionalInt('uid_start_number', 2000),
+      gidStartNumber: o.optionalInt('gid_start_number', 4000),
+      searchMode: accessMode(o, 'search_mode'),
+      bindMode: accessMode(o, 'bind_mode'),
+      mfaSupport: o.optionalBool('mfa_support', true),
+      searchGroup: o.optionalString('search_group', null),
     },
-    generation: 'search_group' in o ? '2023.10' : '2026.2',
+    generation: o.has('search_group') ? '2023.10' : '2026.2',
   };
 }
 
-export function normalizeRadiusProvider(value: unknown): RadiusProviderConfig {
-  const o = asObject(value, 'radius provider');
-  const what = `radius provider ${typeof o['pk'] === 'number' ? o['pk'] : '?'}`;
+export function normalizeRadiusProvider(value: RadiusProviderWire): RadiusProviderConfig {
+  const o = Fields.of<RadiusProviderWire>(value, label('radius provider', value));
   return {
-    pk: requiredInt(o, 'pk', what),
-    name: requiredString(o, 'name', what),
-    applicationSlug: requiredString(o, 'application_slug', what),
-    authFlowSlug: requiredString(o, 'auth_flow_slug', what),
-    clientNetworks: optionalString(o, 'client_networks', what, '0.0.0.0/0, ::/0'),
+    pk: o.int('pk'),
+    name: o.string('name'),
+    applicationSlug: o.string('application_slug'),
+    authFlowSlug: o.string('auth_flow_slug'),
+    clientNetworks: o.optionalString('client_networks', '0.0.0.0/0, ::/0'),
     // Not defaulted: an empty secret would silently make the provider unusable.
-    sharedSecret: requiredString(o, 'shared_secret', what),
-    mfaSupport: optionalBool(o, 'mfa_support', what, true),
-    certificate: optionalString(o, 'certificate', what, null),
+    sharedSecret: o.string('shared_secret'),
+    mfaSupport: o.optionalBool('mfa_support', true),
+    certificate: o.optionalString('certificate', null),
   };
 }
 
 // ---- directory ----
 
 function groupRef(value: unknown, what: string): GroupRef {
-  const o = asObject(value, what);
-  return { pk: requiredString(o, 'pk', what), name: requiredString(o, 'name', what) };
+  const o = Fields.of<GroupRefWire>(value, what);
+  return { pk: o.string('pk'), name: o.string('name') };
 }
 
 function userRef(value: unknown, what: string): UserRef {
-  const o = asObject(value, what);
-  return { pk: requiredInt(o, 'pk', what), username: requiredString(o, 'username', what) };
+  const o = Fields.of<UserRefWire>(value, what);
+  return { pk: o.int('pk'), username: o.string('username') };
 }
 
 /** Membership references as pks only: `groups` (uuids) of a user, `users` (ints) of a group. */
@@ -218,107 +283,104 @@ export interface MembershipShape {
   pksOnly: boolean;
 }
 
-function groupPkRefs(o: JsonObject, what: string): GroupRef[] {
-  return optionalArray(o, 'groups', what).map((pk) => {
-    if (typeof pk !== 'string') throw bad(what, 'groups holds a non-string');
+function groupPkRefs(o: Fields<UserWire>): GroupRef[] {
+  return o.array('groups').map((pk) => {
+    if (typeof pk !== 'string') throw bad(o.what, 'groups holds a non-string');
     return { pk, name: '' };
   });
 }
 
-function userPkRefs(o: JsonObject, what: string): UserRef[] {
-  return optionalArray(o, 'users', what).map((pk) => {
-    if (typeof pk !== 'number' || !Number.isSafeInteger(pk)) throw bad(what, 'users holds a non-integer');
+function userPkRefs(o: Fields<GroupWire>): UserRef[] {
+  return o.array('users').map((pk) => {
+    if (typeof pk !== 'number' || !Number.isSafeInteger(pk)) throw bad(o.what, 'users holds a non-integer');
     return { pk, username: '' };
   });
 }
 
 /** `groups` with pksOnly: the pks of `groups` (every generation sends them) with name '', groups_obj ignored. */
-export function normalizeUser(value: unknown, membership?: MembershipShape): DirectoryUser {
-  const o = asObject(value, 'user');
-  const what = `user ${typeof o['pk'] === 'number' ? o['pk'] : '?'}`;
+export function normalizeUser(value: UserWire, membership?: MembershipShape): DirectoryUser {
+  const o = Fields.of<UserWire>(value, label('user', value));
+  const what = o.what;
   return {
-    pk: requiredInt(o, 'pk', what),
-    username: requiredString(o, 'username', what),
-    name: optionalString(o, 'name', what, ''),
-    isActive: optionalBool(o, 'is_active', what, true),
-    isSuperuser: optionalBool(o, 'is_superuser', what, false),
-    email: optionalString(o, 'email', what, ''),
-    uid: optionalString(o, 'uid', what, ''),
-    attributes: optionalRecord(o, 'attributes', what),
-    groups: membership?.pksOnly === true ? groupPkRefs(o, what) : optionalArray(o, 'groups_obj', what).map((g) => groupRef(g, `${what} groups_obj`)),
-    dateJoined: optionalString(o, 'date_joined', what, undefined),
-    lastUpdated: optionalString(o, 'last_updated', what, undefined),
-    passwordChangeDate: optionalString(o, 'password_change_date', what, undefined),
+    pk: o.int('pk'),
+    username: o.string('username'),
+    name: o.optionalString('name', ''),
+    isActive: o.optionalBool('is_active', true),
+    isSuperuser: o.optionalBool('is_superuser', false),
+    email: o.optionalString('email', ''),
+    uid: o.optionalString('uid', ''),
+    attributes: o.record('attributes'),
+    groups: membership?.pksOnly === true ? groupPkRefs(o) : o.array('groups_obj').map((g) => groupRef(g, `${what} groups_obj`)),
+    dateJoined: o.optionalString('date_joined', undefined),
+    lastUpdated: o.optionalString('last_updated', undefined),
+    passwordChangeDate: o.optionalString('password_change_date', undefined),
   };
 }
 
 /** `users` with pksOnly: the pks of `users` (every generation sends them) with username '', users_obj ignored. */
-export function normalizeGroup(value: unknown, membership?: MembershipShape): DirectoryGroup {
-  const o = asObject(value, 'group');
-  const what = `group ${typeof o['pk'] === 'string' ? o['pk'] : '?'}`;
-  let parents = optionalArray(o, 'parents_obj', what).map((g) => groupRef(g, `${what} parents_obj`));
+export function normalizeGroup(value: GroupWire, membership?: MembershipShape): DirectoryGroup {
+  const o = Fields.of<GroupWire>(value, label('group', value));
+  const what = o.what;
+  let parents = o.array('parents_obj').map((g) => groupRef(g, `${what} parents_obj`));
   // 2023.10 had a single parent (uuid + parent_name) instead of parents_obj.
-  if (!('parents_obj' in o)) {
-    const parent = optionalString(o, 'parent', what, null);
-    if (parent !== null) parents = [{ pk: parent, name: optionalString(o, 'parent_name', what, '') }];
+  if (!o.has('parents_obj')) {
+    const parent = o.optionalString('parent', null);
+    if (parent !== null) parents = [{ pk: parent, name: o.optionalString('parent_name', '') }];
   }
   return {
-    pk: requiredString(o, 'pk', what),
-    numPk: requiredInt(o, 'num_pk', what),
-    name: requiredString(o, 'name', what),
-    isSuperuser: optionalBool(o, 'is_superuser', what, false),
-    attributes: optionalRecord(o, 'attributes', what),
-    users: membership?.pksOnly === true ? userPkRefs(o, what) : optionalArray(o, 'users_obj', what).map((u) => userRef(u, `${what} users_obj`)),
+    pk: o.string('pk'),
+    numPk: o.int('num_pk'),
+    name: o.string('name'),
+    isSuperuser: o.optionalBool('is_superuser', false),
+    attributes: o.record('attributes'),
+    users: membership?.pksOnly === true ? userPkRefs(o) : o.array('users_obj').map((u) => userRef(u, `${what} users_obj`)),
     parents,
-    children: optionalArray(o, 'children_obj', what).map((g) => groupRef(g, `${what} children_obj`)),
+    children: o.array('children_obj').map((g) => groupRef(g, `${what} children_obj`)),
   };
 }
 
 // ---- certificates ----
 
-export function normalizeCertificate(value: unknown): CertificateInfo {
-  const o = asObject(value, 'certificate');
-  return { fingerprintSha256: optionalString(o, 'fingerprint_sha256', 'certificate', null) };
+export function normalizeCertificate(value: CertificateWire): CertificateInfo {
+  return { fingerprintSha256: Fields.of<CertificateWire>(value, 'certificate').optionalString('fingerprint_sha256', null) };
 }
 
 /** view_certificate / view_private_key: {"data": PEM}; null reads as ''. */
-export function normalizeCertificateData(value: unknown, what: string): string {
-  return optionalString(asObject(value, what), 'data', what, '');
+export function normalizeCertificateData(value: CertificateDataWire, what: string): string {
+  return Fields.of<CertificateDataWire>(value, what).optionalString('data', '');
 }
 
-// ---- session checks ----
+// ---- session checks (bodies the flow client parses itself) ----
 
 export function normalizeSessionUser(value: unknown): SessionUserInfo {
-  const o = asObject(value, 'users/me');
-  const user = asObject(o['user'], 'users/me user');
-  const what = 'users/me user';
+  const user = Fields.of<UserSelfWire>(Fields.of<SessionUserWire>(value, 'users/me').value('user'), 'users/me user');
   return {
-    pk: requiredInt(user, 'pk', what),
-    username: requiredString(user, 'username', what),
-    groups: optionalArray(user, 'groups', what).map((g) => groupRef(g, `${what} groups`)),
+    pk: user.int('pk'),
+    username: user.string('username'),
+    groups: user.array('groups').map((g) => groupRef(g, `${user.what} groups`)),
   };
 }
 
 /** PolicyTestResult: only `passing` is read (messages are empty upstream). */
 export function normalizePolicyResult(value: unknown, what: string): boolean {
-  const o = asObject(value, what);
-  if (typeof o['passing'] !== 'boolean') throw bad(what, 'field passing missing or not a boolean');
-  return o['passing'];
+  const passing = Fields.of<PolicyResultWire>(value, what).value('passing');
+  if (typeof passing !== 'boolean') throw bad(what, 'field passing missing or not a boolean');
+  return passing;
 }
 
 export function normalizeLdapAccess(value: unknown): LdapAccess {
-  const o = asObject(value, 'ldap check_access');
+  const o = Fields.of<Schemas['LDAPCheckAccess']>(value, 'ldap check_access');
   return {
-    passing: normalizePolicyResult(o['access'], 'ldap check_access.access'),
-    hasSearchPermission: optionalBool(o, 'has_search_permission', 'ldap check_access', false),
+    passing: normalizePolicyResult(o.value('access'), 'ldap check_access.access'),
+    hasSearchPermission: o.optionalBool('has_search_permission', false),
   };
 }
 
 export function normalizeRadiusAccess(value: unknown): RadiusAccess {
-  const o = asObject(value, 'radius check_access');
-  const attributes = optionalString(o, 'attributes', 'radius check_access', null);
+  const o = Fields.of<Schemas['RadiusCheckAccess']>(value, 'radius check_access');
+  const attributes = o.optionalString('attributes', null);
   return {
-    passing: normalizePolicyResult(o['access'], 'radius check_access.access'),
+    passing: normalizePolicyResult(o.value('access'), 'radius check_access.access'),
     attributes: attributes === '' ? null : attributes,
   };
 }

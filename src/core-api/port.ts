@@ -1,6 +1,6 @@
 /**
  * The narrow interface providers and the outpost controller use to reach the core. The HTTP client
- * (http.ts) implements it; unit tests may use a fake. Every method either returns a value it has
+ * (client.ts) implements it; unit tests may use a fake. Every method either returns a value it has
  * checked or rejects with CoreError: callers turn a rejection into a refusal, never into a success.
  */
 import type {

@@ -24,7 +24,7 @@ export const EMBEDDED_OUTPOST_MANAGED = 'goauthentik.io/outposts/embedded';
 export interface ControllerOptions {
   api: CoreApi;
   /** Where the event link connects (same host and token as the API client). */
-  core: Pick<CoreConnectionConfig, 'baseUrl' | 'query' | 'socketPath' | 'token' | 'insecure'>;
+  core: Pick<CoreConnectionConfig, 'baseUrl' | 'query' | 'socketPath' | 'token' | 'insecure' | 'proxy'>;
   logRoot: LogRoot;
   registry: MetricsRegistry;
   moduleFactories: ModuleFactories;

@@ -8,6 +8,7 @@ import { getFips } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket, { type RawData } from 'ws';
 import type { CoreConnectionConfig } from '../config/env.js';
 import { EVENT_LINK_LIMITS } from '../config/limits.js';
@@ -40,7 +41,7 @@ export interface EventLinkTiming {
 }
 
 export interface EventLinkOptions {
-  core: Pick<CoreConnectionConfig, 'baseUrl' | 'query' | 'socketPath' | 'token' | 'insecure'>;
+  core: Pick<CoreConnectionConfig, 'baseUrl' | 'query' | 'socketPath' | 'token' | 'insecure' | 'proxy'>;
   outpostPk: string;
   instanceUuid: string;
   userAgent: string;
@@ -119,6 +120,8 @@ export class EventLink {
   readonly #timing: EventLinkTiming;
   readonly #log: Logger;
   readonly #backoff: Backoff;
+  /** The REST client's proxy decision (config/env.ts): a CONNECT tunnel, TLS to the core inside it. */
+  readonly #proxyAgent: HttpsProxyAgent<string> | undefined;
   #ws: WebSocket | undefined;
   #connected = false;
   #closed = false;
@@ -145,6 +148,8 @@ export class EventLink {
     };
     this.#log = options.logger;
     this.#backoff = new Backoff({ initialMs: this.#timing.backoffInitialMs, maxMs: this.#timing.backoffMaxMs });
+    const proxy = options.core.proxy;
+    this.#proxyAgent = proxy !== undefined ? new HttpsProxyAgent(proxy) : undefined;
   }
 
   get connected(): boolean {
@@ -199,6 +204,7 @@ export class EventLink {
       followRedirects: false,
       rejectUnauthorized: !core.insecure,
       ...(socketPath !== undefined ? { createConnection: () => netConnect({ path: socketPath }) } : {}),
+      ...(this.#proxyAgent !== undefined ? { agent: this.#proxyAgent } : {}),
     });
     this.#ws = ws;
 

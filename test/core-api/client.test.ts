@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, CoreError } from '../../src/errors.js';
@@ -124,6 +125,30 @@ describe('controller API calls', () => {
       await assert.rejects(client.rootConfig(), isCore('transport'));
     } finally {
       client.close();
+    }
+  });
+
+  test('a 2xx answer that is empty, not JSON or chunked JSON: refused or read as the typed body', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/api/v3/root/config/') res.writeHead(200, { 'content-type': 'application/json' }).end('{"cache_timeout_flows": 7');
+      else if (req.url === '/api/v3/core/users/5/') res.writeHead(200, { 'content-length': '0' }).end();
+      else {
+        // No Content-Length: openapi-fetch reads the text and parses it itself.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"pk": "p", "fingerprint_sha256": ');
+        res.end('"ff"}');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = createCoreClient({ host: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: TOKEN, insecure: false, timeoutMs: 2000 });
+    try {
+      await assert.rejects(client.rootConfig(), isCore('unexpected_response'));
+      await assert.rejects(client.getUser(5), isCore('unexpected_response'));
+      assert.deepEqual(await client.certificate('kp'), { fingerprintSha256: 'ff' });
+    } finally {
+      await client.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

@@ -15,6 +15,11 @@ import {
   normalizeUser,
 } from '../../src/core-api/normalize.js';
 
+/** What openapi-fetch hands the normalizers: the core's JSON, typed by the schema but unchecked. */
+function wire(value: unknown) {
+  return JSON.parse(JSON.stringify(value));
+}
+
 const isUnexpected = (err: unknown): boolean => err instanceof CoreError && err.kind === 'unexpected_response';
 
 const ldap2026 = {
@@ -35,13 +40,13 @@ const ldap2026 = {
 
 describe('outpost', () => {
   test('2026: refresh_interval_s read and clamped; log level from config', () => {
-    const n = normalizeOutpost({ pk: 'u', name: 'o', type: 'ldap', providers: [1, 2], refresh_interval_s: 10, config: { log_level: 'debug' }, managed: null, future_field: 1 });
+    const n = normalizeOutpost(wire({ pk: 'u', name: 'o', type: 'ldap', providers: [1, 2], refresh_interval_s: 10, config: { log_level: 'debug' }, managed: null, future_field: 1 }));
     assert.equal(n.generation, '2026.2');
     assert.deepEqual(n.info, { pk: 'u', name: 'o', type: 'ldap', providers: [1, 2], refreshIntervalS: 30, logLevel: 'debug', managed: null });
   });
 
   test('2023.10: no refresh_interval_s -> 300 s and generation 2023.10', () => {
-    const n = normalizeOutpost({ pk: 'u', name: 'o', type: 'radius', providers: null, config: null, managed: 'goauthentik.io/outposts/embedded' });
+    const n = normalizeOutpost(wire({ pk: 'u', name: 'o', type: 'radius', providers: null, config: null, managed: 'goauthentik.io/outposts/embedded' }));
     assert.equal(n.generation, '2023.10');
     assert.equal(n.info.refreshIntervalS, 300);
     assert.deepEqual(n.info.providers, []);
@@ -58,21 +63,21 @@ describe('outpost', () => {
   });
 
   test('missing pk or wrong-typed interval rejects', () => {
-    assert.throws(() => normalizeOutpost({ name: 'o', type: 'ldap' }), isUnexpected);
-    assert.throws(() => normalizeOutpost({ pk: 'u', name: 'o', type: 'ldap', refresh_interval_s: '300' }), isUnexpected);
-    assert.throws(() => normalizeOutpost([]), isUnexpected);
+    assert.throws(() => normalizeOutpost(wire({ name: 'o', type: 'ldap' })), isUnexpected);
+    assert.throws(() => normalizeOutpost(wire({ pk: 'u', name: 'o', type: 'ldap', refresh_interval_s: '300' })), isUnexpected);
+    assert.throws(() => normalizeOutpost(wire([])), isUnexpected);
   });
 
   test('root config: cache_timeout_flows, default when absent', () => {
-    assert.equal(normalizeRootConfig({ cache_timeout_flows: 60, extra: true }).cacheTimeoutFlows, 60);
-    assert.equal(normalizeRootConfig({}).cacheTimeoutFlows, 300);
-    assert.throws(() => normalizeRootConfig({ cache_timeout_flows: 'x' }), isUnexpected);
+    assert.equal(normalizeRootConfig(wire({ cache_timeout_flows: 60, extra: true })).cacheTimeoutFlows, 60);
+    assert.equal(normalizeRootConfig(wire({})).cacheTimeoutFlows, 300);
+    assert.throws(() => normalizeRootConfig(wire({ cache_timeout_flows: 'x' })), isUnexpected);
   });
 });
 
 describe('providers', () => {
   test('ldap 2026', () => {
-    const n = normalizeLdapProvider({ ...ldap2026, unknown: { nested: true } });
+    const n = normalizeLdapProvider(wire({ ...ldap2026, unknown: { nested: true } }));
     assert.equal(n.generation, '2026.2');
     assert.deepEqual(n.config, {
       pk: 1,
@@ -94,7 +99,7 @@ describe('providers', () => {
 
   test('ldap 2023.10: search_group key means 2023.10; defaults for absent optional fields', () => {
     const { unbind_flow_slug: _u, tls_server_name: _t, search_mode: _s, bind_mode: _b, mfa_support: _m, uid_start_number: _n, ...rest } = ldap2026;
-    const n = normalizeLdapProvider({ ...rest, search_group: 'a1b2' });
+    const n = normalizeLdapProvider(wire({ ...rest, search_group: 'a1b2' }));
     assert.equal(n.generation, '2023.10');
     assert.equal(n.config.searchGroup, 'a1b2');
     assert.equal(n.config.unbindFlowSlug, null);
@@ -102,56 +107,56 @@ describe('providers', () => {
     assert.equal(n.config.bindMode, 'direct');
     assert.equal(n.config.mfaSupport, true);
     assert.equal(n.config.uidStartNumber, 2000);
-    assert.equal(normalizeLdapProvider({ ...ldap2026, search_group: null }).generation, '2023.10');
+    assert.equal(normalizeLdapProvider(wire({ ...ldap2026, search_group: null })).generation, '2023.10');
   });
 
   test('ldap: missing or wrong-typed fields we depend on reject', () => {
     for (const key of ['pk', 'base_dn', 'bind_flow_slug', 'application_slug']) {
       const broken: Record<string, unknown> = { ...ldap2026 };
       delete broken[key];
-      assert.throws(() => normalizeLdapProvider(broken), isUnexpected, key);
+      assert.throws(() => normalizeLdapProvider(wire(broken)), isUnexpected, key);
     }
-    assert.throws(() => normalizeLdapProvider({ ...ldap2026, pk: '1' }), isUnexpected);
-    assert.throws(() => normalizeLdapProvider({ ...ldap2026, search_mode: 'fast' }), isUnexpected);
-    assert.throws(() => normalizeLdapProvider({ ...ldap2026, mfa_support: 'yes' }), isUnexpected);
+    assert.throws(() => normalizeLdapProvider(wire({ ...ldap2026, pk: '1' })), isUnexpected);
+    assert.throws(() => normalizeLdapProvider(wire({ ...ldap2026, search_mode: 'fast' })), isUnexpected);
+    assert.throws(() => normalizeLdapProvider(wire({ ...ldap2026, mfa_support: 'yes' })), isUnexpected);
   });
 
   test('radius', () => {
     const base = { pk: 3, name: 'wifi', application_slug: 'wifi', auth_flow_slug: 'default-authentication-flow', shared_secret: 's3cret' };
-    const n = normalizeRadiusProvider(base);
+    const n = normalizeRadiusProvider(wire(base));
     assert.deepEqual(n, { pk: 3, name: 'wifi', applicationSlug: 'wifi', authFlowSlug: 'default-authentication-flow', clientNetworks: '0.0.0.0/0, ::/0', sharedSecret: 's3cret', mfaSupport: true, certificate: null });
-    assert.equal(normalizeRadiusProvider({ ...base, certificate: 'kp', client_networks: '10.0.0.0/8' }).certificate, 'kp');
-    assert.throws(() => normalizeRadiusProvider({ ...base, shared_secret: undefined }), isUnexpected);
-    assert.throws(() => normalizeRadiusProvider({ ...base, auth_flow_slug: null }), isUnexpected);
+    assert.equal(normalizeRadiusProvider(wire({ ...base, certificate: 'kp', client_networks: '10.0.0.0/8' })).certificate, 'kp');
+    assert.throws(() => normalizeRadiusProvider(wire({ ...base, shared_secret: undefined })), isUnexpected);
+    assert.throws(() => normalizeRadiusProvider(wire({ ...base, auth_flow_slug: null })), isUnexpected);
   });
 });
 
 describe('directory', () => {
   test('user: unknown fields ignored, null groups_obj/attributes read as empty', () => {
-    const u = normalizeUser({ pk: 5, username: 'alice', name: 'Alice', is_active: true, is_superuser: false, groups_obj: null, attributes: null, email: 'a@x', uid: 'abc', avatar: 'x', roles_obj: null, shiny: 1 });
+    const u = normalizeUser(wire({ pk: 5, username: 'alice', name: 'Alice', is_active: true, is_superuser: false, groups_obj: null, attributes: null, email: 'a@x', uid: 'abc', avatar: 'x', roles_obj: null, shiny: 1 }));
     assert.deepEqual(u.groups, []);
     assert.deepEqual(u.attributes, {});
     assert.equal(u.dateJoined, undefined);
-    const v = normalizeUser({
+    const v = normalizeUser(wire({
       pk: 6,
       username: 'bob',
       groups_obj: [{ pk: 'g1', num_pk: 1, name: 'admins', attributes: {} }],
       date_joined: '2024-01-01T00:00:00Z',
       last_updated: '2024-01-02T00:00:00Z',
       password_change_date: '2024-01-03T00:00:00Z',
-    });
+    }));
     assert.deepEqual(v.groups, [{ pk: 'g1', name: 'admins' }]);
     assert.equal(v.name, '');
     assert.equal(v.isActive, true);
     assert.equal(v.passwordChangeDate, '2024-01-03T00:00:00Z');
-    assert.throws(() => normalizeUser({ pk: 7 }), isUnexpected);
-    assert.throws(() => normalizeUser({ username: 'x' }), isUnexpected);
-    assert.throws(() => normalizeUser({ pk: 7, username: 'x', groups_obj: {} }), isUnexpected);
-    assert.throws(() => normalizeUser({ pk: 7, username: 'x', groups_obj: [{ pk: 'g' }] }), isUnexpected);
+    assert.throws(() => normalizeUser(wire({ pk: 7 })), isUnexpected);
+    assert.throws(() => normalizeUser(wire({ username: 'x' })), isUnexpected);
+    assert.throws(() => normalizeUser(wire({ pk: 7, username: 'x', groups_obj: {} })), isUnexpected);
+    assert.throws(() => normalizeUser(wire({ pk: 7, username: 'x', groups_obj: [{ pk: 'g' }] })), isUnexpected);
   });
 
   test('group 2026: users_obj, parents_obj, children_obj; nulls and absence tolerated', () => {
-    const g = normalizeGroup({
+    const g = normalizeGroup(wire({
       pk: 'g1',
       num_pk: 1234,
       name: 'admins',
@@ -160,24 +165,24 @@ describe('directory', () => {
       parents_obj: [{ pk: 'p', name: 'parent', group_uuid: 'p' }],
       children_obj: null,
       roles_obj: [],
-    });
+    }));
     assert.deepEqual(g, { pk: 'g1', numPk: 1234, name: 'admins', isSuperuser: true, attributes: {}, users: [{ pk: 5, username: 'alice' }], parents: [{ pk: 'p', name: 'parent' }], children: [] });
-    const bare = normalizeGroup({ pk: 'g2', num_pk: 2, name: 'x', users_obj: null });
+    const bare = normalizeGroup(wire({ pk: 'g2', num_pk: 2, name: 'x', users_obj: null }));
     assert.deepEqual([bare.users, bare.parents, bare.children], [[], [], []]);
-    assert.throws(() => normalizeGroup({ pk: 'g', name: 'x' }), isUnexpected);
+    assert.throws(() => normalizeGroup(wire({ pk: 'g', name: 'x' })), isUnexpected);
   });
 
   test('group 2023.10: single parent + parent_name', () => {
-    const g = normalizeGroup({ pk: 'g', num_pk: 1, name: 'child', parent: 'p1', parent_name: 'top', users_obj: [] });
+    const g = normalizeGroup(wire({ pk: 'g', num_pk: 1, name: 'child', parent: 'p1', parent_name: 'top', users_obj: [] }));
     assert.deepEqual(g.parents, [{ pk: 'p1', name: 'top' }]);
-    assert.deepEqual(normalizeGroup({ pk: 'g', num_pk: 1, name: 'x', parent: null, parent_name: null }).parents, []);
+    assert.deepEqual(normalizeGroup(wire({ pk: 'g', num_pk: 1, name: 'x', parent: null, parent_name: null })).parents, []);
   });
 
   test('page envelope', () => {
-    assert.deepEqual(normalizePage({ pagination: { next: 2 }, results: [1] }, 'x'), { results: [1], next: 2 });
-    assert.deepEqual(normalizePage({ pagination: { next: 0 }, results: [] }, 'x').next, 0);
-    assert.throws(() => normalizePage({ pagination: { next: 0 } }, 'x'), isUnexpected);
-    assert.throws(() => normalizePage({ pagination: { next: '2' }, results: [] }, 'x'), isUnexpected);
+    assert.deepEqual(normalizePage(wire({ pagination: { next: 2 }, results: [1] }), 'x'), { results: [1], next: 2 });
+    assert.deepEqual(normalizePage(wire({ pagination: { next: 0 }, results: [] }), 'x').next, 0);
+    assert.throws(() => normalizePage(wire({ pagination: { next: 0 } }), 'x'), isUnexpected);
+    assert.throws(() => normalizePage(wire({ pagination: { next: '2' }, results: [] }), 'x'), isUnexpected);
   });
 });
 
