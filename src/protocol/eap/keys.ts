@@ -1,6 +1,6 @@
 /**
  * MSK and EMSK of the TLS-based methods, from the TLS keying material exporter (node:
- * tlsSocket.exportKeyingMaterial(length, label, context)). 128 octets are exported in one call (with TLS 1.3 the
+ * tlsSocket.exportKeyingMaterial(length, label[, context])). 128 octets are exported in one call (with TLS 1.3 the
  * exporter output depends on the length asked for); MSK is octets 0-63 and EMSK 64-127.
  *
  * TLS 1.2 and earlier: label "client EAP encryption" for EAP-TLS (RFC 5216 section 2.3) and PEAPv0 (as Microsoft,
@@ -19,8 +19,12 @@ export interface ExporterInput {
   readonly context: Buffer | undefined;
 }
 
-/** Matches tlsSocket.exportKeyingMaterial. */
-export type KeyingMaterialExporter = (length: number, label: string, context?: Buffer) => Buffer;
+/** The part of a tls.TLSSocket used here (a socket can be passed as is). */
+export interface TlsSession {
+  getProtocol(): string | null;
+  /** Without `context`, the exporter runs with no context (node passes none to OpenSSL). */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
+}
 
 export interface EapKeys {
   readonly msk: Buffer;
@@ -43,9 +47,10 @@ export function exporterInput(method: TlsMethod, tlsVersion: string): ExporterIn
   throw new RangeError(`no EAP key derivation for TLS version ${tlsVersion}`);
 }
 
-export function deriveEapKeys(method: TlsMethod, tlsVersion: string, exportKeyingMaterial: KeyingMaterialExporter): EapKeys {
-  const { label, context } = exporterInput(method, tlsVersion);
-  const material = context === undefined ? exportKeyingMaterial(KEYING_MATERIAL_BYTES, label) : exportKeyingMaterial(KEYING_MATERIAL_BYTES, label, context);
+/** MSK and EMSK of `method` from an established TLS session. */
+export function deriveEapKeys(method: TlsMethod, session: TlsSession): EapKeys {
+  const { label, context } = exporterInput(method, session.getProtocol() ?? 'none');
+  const material = context === undefined ? session.exportKeyingMaterial(KEYING_MATERIAL_BYTES, label) : session.exportKeyingMaterial(KEYING_MATERIAL_BYTES, label, context);
   if (material.length !== KEYING_MATERIAL_BYTES) throw new RangeError('the exporter returned the wrong length');
   return { msk: material.subarray(0, 64), emsk: material.subarray(64, 128) };
 }

@@ -86,7 +86,7 @@ export function decodePacket(datagram: Buffer): RadiusPacket {
 export function attributesLength(attributes: readonly RadiusAttribute[]): number {
   let total = 0;
   for (const { type, value } of attributes) {
-    if (!Number.isInteger(type) || type < 1 || type > 255) throw new RadiusEncodeError(`attribute type ${type} outside 1..255`);
+    if (!Number.isInteger(type) || type < 0 || type > 255) throw new RadiusEncodeError(`attribute type ${type} outside 0..255`);
     if (value.length > MAX_VALUE_BYTES) throw new RadiusEncodeError(`attribute ${type} value of ${value.length} octets exceeds 253`);
     total += 2 + value.length;
   }

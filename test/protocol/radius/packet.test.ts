@@ -104,7 +104,7 @@ describe('encodePacket', () => {
     const base = { code: 2, identifier: 1, authenticator: Buffer.alloc(16) };
     const cases = [
       { ...base, attributes: [{ type: 1, value: Buffer.alloc(254) }] },
-      { ...base, attributes: [{ type: 0, value: Buffer.alloc(1) }] },
+      { ...base, attributes: [{ type: -1, value: Buffer.alloc(1) }] },
       { ...base, attributes: [{ type: 256, value: Buffer.alloc(1) }] },
       { ...base, identifier: 256, attributes: [] },
       { ...base, authenticator: Buffer.alloc(15), attributes: [] },
