@@ -4,6 +4,7 @@
  * RadiusEncodeError. Values stay raw in the packet so unknown attributes pass through untouched.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
+import { formatIp, parseIPv4, parseIPv6 } from '../proxy-protocol.js';
 import { Attr } from './dictionary.js';
 import { MAX_VALUE_BYTES, RadiusDecodeError, RadiusEncodeError, type RadiusAttribute, type RadiusPacket } from './packet.js';
 
@@ -44,62 +45,25 @@ export function integerAttribute(type: number, n: number): RadiusAttribute {
 /** RFC 2865 "address": 4 octets, returned dotted. */
 export function ipv4Value(value: Buffer, what = 'IPv4 address'): string {
   if (value.length !== 4) throw badValue(what, `has ${value.length} octets, not 4`);
-  return `${value[0]}.${value[1]}.${value[2]}.${value[3]}`;
+  return formatIp(value);
 }
 
 export function ipv4Attribute(type: number, address: string): RadiusAttribute {
-  const parts = address.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) {
-    throw new RadiusEncodeError(`not an IPv4 address: ${JSON.stringify(address)}`);
-  }
-  return { type, value: Buffer.from(parts.map(Number)) };
+  const bytes = parseIPv4(address);
+  if (bytes === null) throw new RadiusEncodeError(`not an IPv4 address: ${JSON.stringify(address)}`);
+  return { type, value: Buffer.from(bytes) };
 }
 
-/** RFC 3162 IPv6 address: 16 octets, returned in RFC 5952 form (lower case, longest zero run as "::"). */
+/** RFC 3162 IPv6 address: 16 octets, returned in RFC 5952 form. */
 export function ipv6Value(value: Buffer, what = 'IPv6 address'): string {
   if (value.length !== 16) throw badValue(what, `has ${value.length} octets, not 16`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(value.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLength = 1; // a single zero group is not shortened (RFC 5952 section 4.2.2)
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+  return formatIp(value);
 }
 
 export function ipv6Attribute(type: number, address: string): RadiusAttribute {
-  const halves = address.split('::');
-  const parse = (text: string): number[] | undefined => {
-    if (text === '') return [];
-    const groups = text.split(':');
-    if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-    return groups.map((g) => parseInt(g, 16));
-  };
-  const head = parse(halves[0] ?? '');
-  const tail = halves.length === 2 ? parse(halves[1] ?? '') : [];
-  const valid =
-    head !== undefined &&
-    tail !== undefined &&
-    halves.length <= 2 &&
-    (halves.length === 2 ? head.length + tail.length <= 7 : head.length === 8);
-  if (!valid) throw new RadiusEncodeError(`not an IPv6 address: ${JSON.stringify(address)}`);
-  const groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  const value = Buffer.allocUnsafe(16);
-  groups.forEach((g, i) => value.writeUInt16BE(g, i * 2));
-  return { type, value };
+  const bytes = parseIPv6(address);
+  if (bytes === null) throw new RadiusEncodeError(`not an IPv6 address: ${JSON.stringify(address)}`);
+  return { type, value: Buffer.from(bytes) };
 }
 
 function checkTag(tag: number): void {
