@@ -6,7 +6,7 @@
  * TLS 1.2 and earlier: label "client EAP encryption" for EAP-TLS (RFC 5216 section 2.3) and PEAPv0 (as Microsoft,
  * FreeRADIUS and hostapd do without crypto binding), "ttls keying material" for EAP-TTLS (RFC 5281 section 8);
  * no context. TLS 1.3: label "EXPORTER_EAP_TLS_Key_Material" with the EAP Type octet as context, for EAP-TLS
- * (RFC 9190 section 2.3) and for TTLS and PEAP alike (RFC 9427 section 2.1).
+ * (RFC 9190 section 2.3) and for TTLS and PEAP alike (RFC 9427; hostapd does the same).
  */
 import { Buffer } from 'node:buffer';
 import { EapType } from './packet.js';

@@ -7,8 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Attr, Code } from './dictionary.js';
-import { AUTHENTICATOR_BYTES, HEADER_BYTES, MAX_PACKET_BYTES } from './packet.js';
-import type { Secret } from './hiding.js';
+import { AUTHENTICATOR_BYTES, HEADER_BYTES, MAX_PACKET_BYTES, type Secret } from './packet.js';
 
 const ZERO_16: Readonly<Buffer> = Buffer.alloc(16);
 const MESSAGE_AUTHENTICATOR_BYTES = 16;

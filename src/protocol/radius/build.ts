@@ -8,7 +8,6 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { checkMessageAuthenticator, hasRandomAuthenticator, signRequest, signResponse } from './authenticators.js';
 import { Attr, Code } from './dictionary.js';
-import type { Secret } from './hiding.js';
 import {
   AUTHENTICATOR_BYTES,
   HEADER_BYTES,
@@ -18,6 +17,7 @@ import {
   writeAttributes,
   type RadiusAttribute,
   type RadiusPacket,
+  type Secret,
 } from './packet.js';
 
 const MESSAGE_AUTHENTICATOR_ATTRIBUTE_BYTES = 18;

@@ -7,11 +7,8 @@
 import { Buffer } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { Attr, MsAttr, Vendor } from './dictionary.js';
-import { AUTHENTICATOR_BYTES, RadiusDecodeError, RadiusEncodeError, type RadiusAttribute } from './packet.js';
+import { AUTHENTICATOR_BYTES, RadiusDecodeError, RadiusEncodeError, type RadiusAttribute, type Secret } from './packet.js';
 import { vendorSpecificAttribute } from './values.js';
-
-/** A shared secret as configured; strings are taken as UTF-8. */
-export type Secret = string | Buffer;
 
 const BLOCK = 16;
 const MAX_USER_PASSWORD = 128;

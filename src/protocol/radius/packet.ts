@@ -11,6 +11,9 @@ export const AUTHENTICATOR_BYTES = 16;
 /** An attribute's value: 255 octets minus type and length. */
 export const MAX_VALUE_BYTES = 253;
 
+/** A shared secret as configured; strings are taken as UTF-8. */
+export type Secret = string | Buffer;
+
 /** One attribute as on the wire: type and raw value (no length octet). */
 export interface RadiusAttribute {
   readonly type: number;
