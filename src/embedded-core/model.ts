@@ -3,7 +3,7 @@
  * Shared by the flow engine (flows/) and the HTTP API (api/). A directory reload builds a new Directory and
  * swaps it in whole; outposts are the only records the admin API mutates in place.
  */
-import type { StageSpec, RadiusPropertyMappingSpec } from './directory/types.js';
+import type { RadiusPropertyMappingSpec, StageParsed } from './directory/types.js';
 
 export type Generation = '2023.10' | '2026.2';
 
@@ -109,6 +109,9 @@ export interface CoreOutpost {
   managed: string | null;
 }
 
+/** A flow's stage as the schema returns it (defaults filled), named. */
+export type CoreStage = StageParsed & { name: string };
+
 export interface CoreFlow {
   pk: string;
   slug: string;
@@ -116,7 +119,7 @@ export interface CoreFlow {
   title: string;
   designation: 'authentication' | 'invalidation' | 'authorization';
   authentication: 'none' | 'require_authenticated' | 'require_unauthenticated' | 'require_superuser' | 'require_outpost';
-  stages: StageSpec[];
+  stages: CoreStage[];
 }
 
 export interface CoreCertificate {

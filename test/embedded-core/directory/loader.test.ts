@@ -139,6 +139,17 @@ describe('directory loader: errors name the path', () => {
     ['duplicate outpost name', (f) => (f.outposts.push({ ...f.outposts[0], token: 'other' }), f), 'outposts[1].name: duplicate outpost name "o1" (also outposts[0])'],
     ['cert file without key', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'a.crt' }]), f), 'certificates[0]: certificate_file and key_file must be given together (or both omitted to generate one)'],
     ['missing cert file', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'none.crt', key_file: 'a.key' }]), f), /^certificates\[0\]\.certificate_file: cannot read /],
+    ['missing username', (f) => (delete f.users[1].username, f), 'users[1].username: required'],
+    ['empty name', (f) => (f.groups[0].name = '', f), 'groups[0].name: must not be empty'],
+    ['long username', (f) => (f.users[0].username = 'u'.repeat(151), f), 'users[0].username: longer than 150 characters'],
+    ['integer expected', (f) => (f.users[0].pk = 1.5, f), 'users[0].pk: expected an integer, got a number'],
+    ['unknown provider type', (f) => (f.providers[0].type = 'oauth2', f), 'providers[0].type: expected one of "ldap", "radius"'],
+    ['missing provider type', (f) => (delete f.providers[0].type, f), 'providers[0].type: required'],
+    ['unknown key in a nested mapping', (f) => (f.providers[0].search_full_directory = { user: [] }, f), 'providers[0].search_full_directory.user: unknown key'],
+    ['non-finite number deep in attributes', (f) => (f.groups[0].attributes = { a: [1, { b: Infinity }] }, f), 'groups[0].attributes.a[1].b: numbers must be finite'],
+    ['attributes not a mapping', (f) => (f.groups[0].attributes = ['x'], f), 'groups[0].attributes: expected a mapping, got a list'],
+    ['bad outpost type', (f) => (f.outposts[0].type = 'proxy', f), 'outposts[0].type: expected one of "ldap", "radius"'],
+    ['duplicate static token', (f) => (f.users[0].static_tokens = ['a', 'a'], f), 'users[0].static_tokens[1]: duplicate entry "a"'],
     ['mismatched key', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'a.crt', key_file: 'b.key' }]), f), 'certificates[0]: private key does not match the certificate'],
   ];
   for (const [name, mutate, message] of cases) {
