@@ -30,6 +30,7 @@ import { SessionStore } from './flows/sessions.js';
 import type { CoreUser, Directory } from './model.js';
 import { openPki } from './pki.js';
 import type { EmbeddedPki } from './pki.js';
+import { preciseNowMs } from './time.js';
 import { OutpostHub } from './ws.js';
 import type { ConnectedInstance } from './ws.js';
 
@@ -151,7 +152,7 @@ function apiPath(pathname: string): string | null {
 
 export async function startEmbeddedCore(options: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const logger = options.logger ?? silentLogger;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? preciseNowMs;
   if (options.directoryPath === undefined && options.directory === undefined) {
     throw new TypeError('startEmbeddedCore: directoryPath or directory is required');
   }

@@ -4,6 +4,7 @@
  * swaps it in whole; outposts are the only records the admin API mutates in place.
  */
 import type { RadiusPropertyMappingSpec, StageParsed } from './directory/types.js';
+import type { Instant } from './time.js';
 
 export type Generation = '2023.10' | '2026.2';
 
@@ -17,9 +18,9 @@ export interface CoreSettingsResolved {
   flowInvalidation: string | null;
 }
 
-export interface TotpDevice { pk: number; name: string; secret: Buffer; digits: 6 | 8; lastUsedStep: number; lastUsed: Date | null }
-export interface StaticDevice { pk: number; name: string; tokens: Set<string>; lastUsed: Date | null }
-export interface DuoDevice { pk: number; name: string; autoApprove: boolean; lastUsed: Date | null }
+export interface TotpDevice { pk: number; name: string; secret: Buffer; digits: 6 | 8; lastUsedStep: number; lastUsed: Instant | null }
+export interface StaticDevice { pk: number; name: string; tokens: Set<string>; lastUsed: Instant | null }
+export interface DuoDevice { pk: number; name: string; autoApprove: boolean; lastUsed: Instant | null }
 
 export interface CoreUser {
   pk: number;
@@ -31,9 +32,9 @@ export interface CoreUser {
   email: string;
   /** Django hash string, or null for "no usable password". */
   passwordHash: string | null;
-  passwordChangeDate: Date;
-  dateJoined: Date;
-  lastUpdated: Date;
+  passwordChangeDate: Instant;
+  dateJoined: Instant;
+  lastUpdated: Instant;
   isActive: boolean;
   isSuperuser: boolean;
   type: 'internal' | 'external' | 'service_account' | 'internal_service_account';

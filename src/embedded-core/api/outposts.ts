@@ -18,7 +18,6 @@ import { applicationAccess, ldapSearchPermission } from './policy.js';
 import { RadiusAttributeError, radiusAttributesFor } from './radius-attributes.js';
 import {
   defaultOutpostConfig,
-  drfDateTime,
   ldapOutpostConfigJson,
   outpostJson,
   policyTestResultJson,
@@ -154,7 +153,7 @@ function healthJson(state: InstanceState, generation: Generation, ctx: ApiContex
   const outdated = state.version === null || state.version === '' ? false : state.buildHash !== ctx.buildHash ? false : !sameVersion(state.version, versionShould);
   const out: Record<string, unknown> = {
     uid: state.uid,
-    last_seen: drfDateTime(state.lastSeen),
+    last_seen: state.lastSeen.toDrf(),
     version: state.version ?? '',
   };
   if (generation === '2026.2') {

@@ -142,8 +142,8 @@ export function listUsers(req: ApiRequest, directory: Directory): ApiResponse {
     name: (u) => u.name,
     email: (u) => u.email,
     is_active: (u) => (u.isActive ? 1 : 0),
-    last_updated: (u) => u.lastUpdated.getTime(),
-    date_joined: (u) => u.dateJoined.getTime(),
+    last_updated: (u) => u.lastUpdated.epochMicros,
+    date_joined: (u) => u.dateJoined.epochMicros,
   });
 
   const page = paginate(users, q, req.generation);

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { CoreSettingsResolved, Directory } from '../model.js';
+import { Instant, preciseNowMs } from '../time.js';
 import { type CertificateMaterial, type CertificateSources, loadCertificates } from './certificates.js';
 import { DEFAULT_INSTALL_ID, GENERATION_VERSIONS } from './defaults.js';
 import { readDirectoryFile, validateDirectoryFile } from './parse.js';
@@ -34,8 +35,8 @@ export interface BuildDirectoryOptions extends CertificateSources {
   previous?: Directory;
   /** Source for env:// secrets; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Load time, the default for user dates. */
-  now?: () => Date;
+  /** Clock for the load time (the default of user dates), epoch ms with a microsecond fraction. */
+  now?: () => number;
 }
 
 export interface LoadDirectoryOptions extends Omit<BuildDirectoryOptions, 'baseDir'> {
@@ -59,7 +60,7 @@ export async function buildDirectory(value: unknown, options: BuildDirectoryOpti
   const file = validateDirectoryFile(value);
   const previous = options.previous;
   const prevEmbedded = previous instanceof EmbeddedDirectory ? previous : undefined;
-  const now = (options.now ?? (() => new Date()))();
+  const now = Instant.fromEpochMs((options.now ?? preciseNowMs)());
   const secrets = new SecretResolver(options.env ?? process.env, options.baseDir);
 
   const core = await resolveCore(file.core, previous, prevEmbedded, secrets);

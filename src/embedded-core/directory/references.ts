@@ -20,6 +20,7 @@ import type {
   StaticDevice,
   TotpDevice,
 } from '../model.js';
+import type { Instant } from '../time.js';
 import type { LoadedCertificates } from './certificates.js';
 import { builtinFlows, DEFAULT_OUTPOST_CONFIG, flowWithDefaults } from './defaults.js';
 import { groupNumPk, nameUuid, userUid } from './ids.js';
@@ -109,7 +110,7 @@ export interface UserContext {
   groups: ReadonlyMap<string, CoreGroup>;
   installId: string;
   /** Load time: the default of every user date. */
-  now: Date;
+  now: Instant;
   /** The directory being replaced: device state and dates of unchanged users carry over. */
   previous: Directory | undefined;
   prevEmbedded: EmbeddedDirectory | undefined;

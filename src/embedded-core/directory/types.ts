@@ -10,13 +10,14 @@
  * from the load time, built-in flows) are in defaults.ts; constant defaults are here (`.default(...)`).
  *
  * `DirectoryFile` and the `*Spec` types are the file as written (defaults optional); the `*Parsed` types are
- * what the schema returns (defaults filled, UUIDs canonical, dates as Date).
+ * what the schema returns (defaults filled, UUIDs canonical, dates as Instants).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_AUTHENTICATION_FLOW, DEFAULT_INVALIDATION_FLOW } from './defaults.js';
 import { isSupportedHash } from './passwords.js';
 import { parseTimedelta } from './timedelta.js';
+import { Instant } from '../time.js';
 import { base32Decode } from './totp.js';
 
 const INT32_MAX = 2_147_483_647;
@@ -58,13 +59,12 @@ const uuid = () =>
     });
 
 const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-/** ISO 8601 date-time, e.g. "2025-01-02T03:04:05Z". */
+/** ISO 8601 date-time, e.g. "2025-01-02T03:04:05.123456Z" (microseconds kept). */
 const dateTime = () =>
   z
     .string()
     .regex(ISO_DATE_RE, { error: 'expected an ISO 8601 date-time' })
-    .refine((value) => !Number.isNaN(new Date(value).getTime()), { error: 'invalid date' })
-    .transform((value) => new Date(value));
+    .transform((value, ctx) => Instant.parseIso(value) ?? (ctx.addIssue({ code: 'custom', message: 'invalid date' }), z.NEVER));
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 const slug = (): z.ZodString => nonEmpty().regex(SLUG_RE, { error: 'may contain only letters, digits, "-" and "_"' });
@@ -451,7 +451,7 @@ export type StageSpec = z.input<typeof stageSchema>;
 export type FlowSpec = z.input<typeof flowSchema>;
 export type CertificateSpec = z.input<typeof certificateSchema>;
 
-/** The file after the schema: defaults filled, UUIDs canonical, dates parsed. */
+/** The file after the schema: defaults filled, UUIDs canonical, dates parsed (microseconds kept). */
 export type DirectoryFileParsed = z.output<typeof directoryFileSchema>;
 export type CoreSettingsParsed = z.output<typeof coreSchema>;
 export type UserParsed = z.output<typeof userSchema>;

@@ -8,6 +8,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { CoreFlow, CoreOutpost, CoreUser, Directory, Generation } from '../model.js';
 import { isEffectiveSuperuser } from '../directory/store.js';
+import { preciseNowMs } from '../time.js';
 import { ANONYMOUS_DISPLAY, ChallengeFactory, type ChallengeBody, displayUser, type DisplayUser } from './challenges.js';
 import type { FlowPlan } from './plan.js';
 import type { Session, SessionStore } from './sessions.js';
@@ -95,7 +96,7 @@ export class FlowEngine {
   constructor(options: FlowEngineOptions) {
     this.directory = options.directory;
     this.sessions = options.sessions;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? preciseNowMs;
     this.log = options.logger ?? SILENT;
     this.delayMs = options.unknownIdentifierDelayMs ?? (() => 30 * randomInt(3, 8));
   }

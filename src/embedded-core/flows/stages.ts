@@ -8,6 +8,7 @@ import { verifyPassword } from '../directory/passwords.js';
 import { EmbeddedDirectory, foldCase } from '../directory/store.js';
 import { parseTimedelta } from '../directory/timedelta.js';
 import { verifyTotp } from '../directory/totp.js';
+import { Instant } from '../time.js';
 import { type ChallengeBody, type ChallengeFactory, type DisplayUser, withErrors } from './challenges.js';
 import { type Body, bodyAsObject, booleanField, charField, FieldErrors, integerField } from './fields.js';
 import type { DeviceClass, FlowPlan, OfferedDeviceChallenge } from './plan.js';
@@ -198,7 +199,7 @@ function offeredChallenges(stage: ValidateStage, user: CoreUser): OfferedDeviceC
     if (!allowed.has(deviceClass)) continue;
     const device = deviceClass === 'duo' ? user.duo[0] : deviceClass === 'static' ? user.staticTokens[0] : user.totp[0];
     if (device === undefined) continue;
-    out.push({ deviceClass, deviceUid: String(device.pk), lastUsed: device.lastUsed === null ? null : device.lastUsed.toISOString() });
+    out.push({ deviceClass, deviceUid: String(device.pk), lastUsed: device.lastUsed?.toDrf() ?? null });
   }
   return out;
 }
@@ -223,7 +224,7 @@ function selectedChallengeMatches(value: unknown, offered: readonly OfferedDevic
 function matchToken(user: CoreUser, code: string, nowMs: number): { deviceClass: DeviceClass; pk: number } | undefined {
   for (const device of user.staticTokens) {
     if (device.tokens.delete(code)) {
-      device.lastUsed = new Date(nowMs);
+      device.lastUsed = Instant.fromEpochMs(nowMs);
       return { deviceClass: 'static', pk: device.pk };
     }
   }
@@ -271,7 +272,7 @@ async function authenticatorPost(stage: ValidateStage, ctx: StageContext, body: 
       if (device === undefined) return { kind: 'error', reason: 'duo device not found' };
       if (!device.autoApprove) errors.add('duo', { string: 'Duo denied access', code: 'denied' });
       else {
-        device.lastUsed = new Date(ctx.nowMs);
+        device.lastUsed = Instant.fromEpochMs(ctx.nowMs);
         usedDevice = { deviceClass: 'duo', pk: device.pk };
       }
     }
