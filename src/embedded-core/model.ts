@@ -143,8 +143,16 @@ export interface Directory {
   readonly providers: ReadonlyMap<number, CoreProvider>;
   readonly flows: ReadonlyMap<string, CoreFlow>;
   readonly certificates: ReadonlyMap<string, CoreCertificate>;
-  /** Mutable through the admin API; a reload keeps instances created there. */
-  readonly outposts: Map<string, CoreOutpost>;
+  /** Changed through putOutpost/removeOutpost (admin API); a reload keeps instances created there. */
+  readonly outposts: ReadonlyMap<string, CoreOutpost>;
+  /** Bumped whenever users or outposts change after the load (lookup tables built on them are rebuilt). */
+  readonly revision: number;
+  /** Adds an outpost or takes note of changes to one, creating or renaming its service account. */
+  putOutpost(outpost: CoreOutpost): void;
+  /** Removes an outpost and its service account (authentik deletes the user, and the token with it). */
+  removeOutpost(uuid: string): void;
+  /** The outpost's service account (`ak-outpost-<uuid hex>`), owner of its token. */
+  outpostUser(outpostUuid: string): CoreUser | undefined;
   userByUsername(username: string): CoreUser | undefined;
   userByEmail(email: string): CoreUser | undefined;
   groupByName(name: string): CoreGroup | undefined;

@@ -267,28 +267,6 @@ export function userSelfJson(directory: Directory, user: CoreUser, generation: G
   return out;
 }
 
-/** An outpost's service account as UserSelf (a bearer-token caller of /core/users/me/). */
-export function serviceAccountSelfJson(outpost: CoreOutpost, generation: Generation): JsonObject {
-  const username = `ak-outpost-${outpost.uuid.replace(/-/g, '')}`;
-  const out: JsonObject = {
-    // Service accounts are real users in authentik; ours have no row, so a pk outside the directory's range.
-    pk: 2_000_000_000 + (parseInt(outpost.uuid.slice(0, 7), 16) % 100_000_000),
-    username,
-    name: `Outpost ${outpost.name} Service-Account`,
-    is_active: true,
-    is_superuser: false,
-    groups: [],
-  };
-  if (generation === '2026.2') out.roles = [];
-  out.email = '';
-  out.avatar = DEFAULT_AVATAR;
-  out.uid = createHash('sha256').update(username).digest('hex');
-  out.settings = {};
-  out.type = 'internal_service_account';
-  out.system_permissions = [];
-  return out;
-}
-
 function partialUserJson(user: CoreUser): JsonObject {
   return {
     pk: user.pk,

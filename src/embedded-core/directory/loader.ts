@@ -97,6 +97,8 @@ export async function buildDirectory(value: unknown, options: BuildDirectoryOpti
     fileOutpostUuids: new Set(outposts.map((o) => o.uuid)),
     adminTokenGenerated: core.adminTokenGenerated,
     staticTokenSource: users.staticTokenSource,
+    now,
+    ...(previous !== undefined ? { previous } : {}),
   });
 }
 

@@ -355,7 +355,7 @@ describe('directory loader: reloads', () => {
     const alice = first.userByUsername('alice')!;
     alice.totp[0]!.lastUsedStep = 123;
     alice.staticTokens[0]!.tokens.delete('one');
-    first.outposts.set('11111111-2222-4333-8444-555555555555', {
+    first.putOutpost({
       uuid: '11111111-2222-4333-8444-555555555555',
       name: 'made-by-admin',
       type: 'ldap',
@@ -378,6 +378,62 @@ describe('directory loader: reloads', () => {
     // The admin-made outpost is not "from the file" in the new directory either.
     const third = await buildDirectory(base(), opts({ previous: second }));
     assert.deepEqual([...third.outposts.values()].map((o) => o.name).sort(), ['made-by-admin', 'o1']);
+  });
+});
+
+describe('outpost service accounts', () => {
+  const accountOf = (uuid: string): string => `ak-outpost-${uuid.replace(/-/g, '')}`;
+
+  test('every outpost owns one (authentik\'s Outpost.user); the admin API adds, renames and removes them', async () => {
+    const dir = await buildDirectory(base(), opts());
+    const o1 = [...dir.outposts.values()][0]!;
+    const account = dir.outpostUser(o1.uuid)!;
+    assert.equal(account.username, accountOf(o1.uuid));
+    assert.deepEqual(
+      [account.pk, account.name, account.type, account.path, account.email, account.passwordHash, account.isActive, account.groups],
+      [3, 'Outpost o1 Service-Account', 'internal_service_account', 'goauthentik.io/outposts', '', null, true, []],
+    );
+    assert.equal(dir.userByUsername(account.username), account);
+    assert.equal(account.dateJoined.toDrf(), '2025-01-02T03:04:05Z');
+
+    const revision = dir.revision;
+    const uuid = '22222222-3333-4444-8555-666666666666';
+    dir.putOutpost({ uuid, name: 'new', type: 'radius', providers: [], token: 't2', config: {}, managed: null });
+    const added = dir.outpostUser(uuid)!;
+    assert.equal(added.pk, 4);
+    assert.ok(dir.revision > revision);
+    const outpost = dir.outposts.get(uuid)!;
+    outpost.name = 'renamed';
+    dir.putOutpost(outpost);
+    assert.equal(dir.userByUsername(accountOf(uuid))?.name, 'Outpost renamed Service-Account');
+    dir.removeOutpost(uuid);
+    assert.equal(dir.users.has(4), false);
+    assert.equal(dir.userByUsername(accountOf(uuid)), undefined);
+    assert.ok(dir instanceof EmbeddedDirectory);
+    assert.equal(dir.userByUsernameFolded(accountOf(uuid).toUpperCase()), undefined);
+  });
+
+  test('a reload keeps the account\'s pk and dates; a file user of that name is taken over', async () => {
+    const first = await buildDirectory(base(), opts());
+    const o1 = [...first.outposts.values()][0]!;
+    const before = first.outpostUser(o1.uuid)!;
+    const f = base();
+    f.users.push({ username: 'carol', pk: 10 });
+    const second = await buildDirectory(f, opts({ previous: first, now: () => NOW.getTime() + 60_000 }));
+    const after = second.outpostUser(o1.uuid)!;
+    assert.deepEqual([after.pk, after.dateJoined.toDrf()], [before.pk, before.dateJoined.toDrf()]);
+    // A file user taking the pk moves the account to a free one; its dates stay.
+    f.users.push({ username: 'dave' });
+    const third = await buildDirectory(f, opts({ previous: second, now: () => NOW.getTime() + 120_000 }));
+    const moved = third.outpostUser(o1.uuid)!;
+    assert.deepEqual([third.userByUsername('dave')?.pk, moved.pk, moved.dateJoined.toDrf()], [3, 11, before.dateJoined.toDrf()]);
+
+    const g = base();
+    g.users.push({ username: accountOf(o1.uuid), name: 'typed by hand', password: 'pbkdf2_sha256$1000$salt$' + 'A'.repeat(43) + '=', groups: ['staff'] });
+    const fourth = await buildDirectory(g, opts());
+    const taken = fourth.outpostUser(o1.uuid)!;
+    assert.deepEqual([taken.pk, taken.name, taken.type, taken.passwordHash], [3, 'Outpost o1 Service-Account', 'internal_service_account', null]);
+    assert.equal(fourth.users.size, 3);
   });
 });
 
