@@ -3,7 +3,7 @@
  * Shared by the flow engine (flows/) and the HTTP API (api/). A directory reload builds a new Directory and
  * swaps it in whole; outposts are the only records the admin API mutates in place.
  */
-import type { RadiusPropertyMappingSpec, StageParsed } from './directory/types.js';
+import type { RadiusPropertyMappingSpec, StageBindingKey, StageParsed } from './directory/types.js';
 import type { Instant } from './time.js';
 
 export type Generation = '2023.10' | '2026.2';
@@ -110,8 +110,29 @@ export interface CoreOutpost {
   managed: string | null;
 }
 
-/** A flow's stage as the schema returns it (defaults filled), named. */
-export type CoreStage = StageParsed & { name: string };
+/**
+ * authentik's PolicyBinding of a group (passes for its members, direct or through a child group) or of a user
+ * (passes for that user). Only enabled bindings are kept, sorted by order.
+ */
+export type CorePolicyBinding = { negate: boolean; order: number } & ({ group: string } | { user: number });
+
+/** The bindings of one target (a flow, a stage binding) and how their results combine. */
+export interface CorePolicies {
+  mode: 'any' | 'all';
+  bindings: CorePolicyBinding[];
+}
+
+/** authentik's FlowStageBinding: when its policies are checked. */
+export interface CoreStageBinding {
+  evaluateOnPlan: boolean;
+  reEvaluatePolicies: boolean;
+  policies: CorePolicies;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A flow's stage as the schema returns it (defaults filled), named, with its binding resolved. */
+export type CoreStage = DistributiveOmit<StageParsed, StageBindingKey> & { name: string; binding: CoreStageBinding };
 
 export interface CoreFlow {
   pk: string;
@@ -120,6 +141,8 @@ export interface CoreFlow {
   title: string;
   designation: 'authentication' | 'invalidation' | 'authorization';
   authentication: 'none' | 'require_authenticated' | 'require_unauthenticated' | 'require_superuser' | 'require_outpost';
+  /** Checked when the flow is planned. */
+  policies: CorePolicies;
   stages: CoreStage[];
 }
 

@@ -66,7 +66,7 @@ export async function buildDirectory(value: unknown, options: BuildDirectoryOpti
   const core = await resolveCore(file.core, previous, prevEmbedded, secrets);
   const groups = resolveGroups(file.groups);
   const users = resolveUsers(file.users, { groups: groups.byName, installId: core.settings.installId, now, previous, prevEmbedded });
-  const flows = resolveFlows(file.flows);
+  const flows = resolveFlows(file.flows, { groups: groups.byName, users: users.byName });
   const certificates = await loadCertificates(file.certificates, options);
   if (core.settings.flowInvalidation !== null && !flows.has(core.settings.flowInvalidation)) {
     fail('core.flow_invalidation', `no flow with slug ${JSON.stringify(core.settings.flowInvalidation)}`);

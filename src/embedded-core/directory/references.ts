@@ -12,8 +12,11 @@ import type {
   CoreGroup,
   CoreLdapProvider,
   CoreOutpost,
+  CorePolicies,
+  CorePolicyBinding,
   CoreProvider,
   CoreRadiusProvider,
+  CoreStage,
   CoreUser,
   Directory,
   DuoDevice,
@@ -22,7 +25,7 @@ import type {
 } from '../model.js';
 import type { Instant } from '../time.js';
 import type { LoadedCertificates } from './certificates.js';
-import { builtinFlows, DEFAULT_OUTPOST_CONFIG, flowWithDefaults } from './defaults.js';
+import { builtinFlows, DEFAULT_OUTPOST_CONFIG, defaultStageName } from './defaults.js';
 import { groupNumPk, nameUuid, userUid } from './ids.js';
 import type { SecretResolver } from './secrets.js';
 import type { EmbeddedDirectory } from './store.js';
@@ -33,8 +36,10 @@ import type {
   GroupParsed,
   LdapProviderParsed,
   OutpostParsed,
+  PolicyBindingParsed,
   ProviderParsed,
   RadiusProviderParsed,
+  StageParsed,
   UserParsed,
 } from './types.js';
 import { child, fail, FirstSeen, item } from './validate.js';
@@ -190,16 +195,66 @@ export function resolveUsers(entries: readonly UserParsed[], ctx: UserContext): 
 // ---------------------------------------------------------------------------------------------------------------
 // flows
 
+export interface FlowContext {
+  groups: ReadonlyMap<string, CoreGroup>;
+  users: ReadonlyMap<string, CoreUser>;
+}
+
 /** The file's flows by slug, plus the built-in flows it does not replace. */
-export function resolveFlows(entries: readonly FlowParsed[]): Map<string, CoreFlow> {
+export function resolveFlows(entries: readonly FlowParsed[], ctx: FlowContext): Map<string, CoreFlow> {
   const slugs = new FirstSeen<string>('flow slug', 'slug');
   const flows = new Map<string, CoreFlow>();
   entries.forEach((spec, i) => {
-    slugs.claim(spec.slug, item('flows', i));
-    flows.set(spec.slug, flowWithDefaults(spec));
+    const path = item('flows', i);
+    slugs.claim(spec.slug, path);
+    const name = spec.name ?? spec.slug;
+    flows.set(spec.slug, {
+      pk: nameUuid('flow', spec.slug),
+      slug: spec.slug,
+      name,
+      title: spec.title ?? name,
+      designation: spec.designation,
+      authentication: spec.authentication,
+      policies: resolvePolicies(spec.policy_engine_mode, spec.policy_bindings, path, ctx),
+      stages: spec.stages.map((stage, j) => resolveStage(stage, spec.slug, item(child(path, 'stages'), j), ctx)),
+    });
   });
   for (const builtin of builtinFlows()) if (!flows.has(builtin.slug)) flows.set(builtin.slug, builtin);
   return flows;
+}
+
+function resolveStage(stage: StageParsed, flowSlug: string, path: string, ctx: FlowContext): CoreStage {
+  const { evaluate_on_plan, re_evaluate_policies, policy_engine_mode, policy_bindings, ...rest } = stage;
+  return {
+    ...rest,
+    name: stage.name ?? defaultStageName(flowSlug, stage.kind),
+    binding: {
+      evaluateOnPlan: evaluate_on_plan,
+      reEvaluatePolicies: re_evaluate_policies,
+      policies: resolvePolicies(policy_engine_mode, policy_bindings, path, ctx),
+    },
+  };
+}
+
+/** Enabled bindings with their group or user resolved, by order (the position when not given; ties keep it). */
+function resolvePolicies(mode: CorePolicies['mode'], bindings: readonly PolicyBindingParsed[], path: string, ctx: FlowContext): CorePolicies {
+  const resolved: CorePolicyBinding[] = [];
+  bindings.forEach((binding, j) => {
+    const p = item(child(path, 'policy_bindings'), j);
+    const common = { negate: binding.negate, order: binding.order ?? j };
+    let target: CorePolicyBinding;
+    if (binding.group !== undefined) {
+      const group = ctx.groups.get(binding.group);
+      if (group === undefined) fail(child(p, 'group'), `no group named ${JSON.stringify(binding.group)}`);
+      target = { ...common, group: group.pk };
+    } else {
+      const user = ctx.users.get(binding.user ?? '');
+      if (user === undefined) fail(child(p, 'user'), `no user named ${JSON.stringify(binding.user)}`);
+      target = { ...common, user: user.pk };
+    }
+    if (binding.enabled) resolved.push(target);
+  });
+  return { mode, bindings: resolved.sort((a, b) => a.order - b.order) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -339,36 +339,73 @@ const radiusProviderSchema = z.strictObject({
 const providerSchema = z.discriminatedUnion('type', [ldapProviderSchema, radiusProviderSchema]);
 
 // ---------------------------------------------------------------------------------------------------------------
+// policy bindings (authentik's PolicyBinding of a group or a user; policy objects are not modelled)
+
+const policyBindingSchema = z
+  .strictObject({
+    /** Group name: passes for its members, direct or through a child group (authentik's Group.is_member). */
+    group: nonEmpty().optional(),
+    /** Username: passes for that user only. */
+    user: nonEmpty().optional(),
+    /** Inverts the binding's result. */
+    negate: z.boolean().default(false),
+    /** A disabled binding is ignored, as if it were absent. */
+    enabled: z.boolean().default(true),
+    /** Evaluation order among the target's bindings; default: the position in the list. */
+    order: int(-INT32_MAX - 1, INT32_MAX).optional(),
+  })
+  .superRefine((binding, ctx) => {
+    if ((binding.group === undefined) === (binding.user === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'needs exactly one of group and user' });
+    }
+  });
+
+/** How the results of a target's bindings combine: any one passing, or all of them (authentik's default: any). */
+const policyEngineMode = () => z.enum(['any', 'all']).default('any');
+
+/** The stage binding (authentik's FlowStageBinding): when its bindings are checked, and what a failure does. */
+const stageBindingFields = {
+  /** Stage name; default `<flow slug>-<kind with dashes>`. */
+  name: nonEmpty().optional(),
+  /** Check the bindings when the flow is planned (the user is not known yet for an unauthenticated request);
+   *  failing, the stage is left out of the plan. */
+  evaluate_on_plan: z.boolean().default(false),
+  /** Check the bindings again when the stage comes up, with the pending user; failing, the stage is skipped. */
+  re_evaluate_policies: z.boolean().default(true),
+  policy_engine_mode: policyEngineMode(),
+  policy_bindings: z.array(policyBindingSchema).default([]),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
 // flows
 
 const stageSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('identification'),
-    /** Stage name; default `<flow slug>-<kind with dashes>`. */
-    name: nonEmpty().optional(),
+    ...stageBindingFields,
     user_fields: uniqueList(z.enum(['username', 'email', 'upn'])).default(['username', 'email']),
     /** Password field on the identification stage itself. */
     password_stage: z.boolean().default(false),
   }),
   z.strictObject({
     kind: z.literal('password'),
-    name: nonEmpty().optional(),
+    ...stageBindingFields,
     failed_attempts_before_cancel: int(0, INT32_MAX).default(5),
   }),
   z.strictObject({
     kind: z.literal('authenticator_validate'),
-    name: nonEmpty().optional(),
+    ...stageBindingFields,
     device_classes: uniqueList(z.enum(['totp', 'static', 'duo', 'webauthn'])).default(['static', 'totp', 'webauthn', 'duo']),
     not_configured_action: z.enum(['skip', 'deny']).default('skip'),
   }),
   z.strictObject({
     kind: z.literal('user_login'),
-    name: nonEmpty().optional(),
+    ...stageBindingFields,
     session_duration: duration().default('seconds=0'),
     remember_me_offset: duration().default('seconds=0'),
   }),
-  z.strictObject({ kind: z.literal('user_logout'), name: nonEmpty().optional() }),
-  z.strictObject({ kind: z.literal('deny'), name: nonEmpty().optional(), deny_message: text().optional() }),
+  z.strictObject({ kind: z.literal('user_logout'), ...stageBindingFields }),
+  z.strictObject({ kind: z.literal('deny'), ...stageBindingFields, deny_message: text().optional() }),
 ]);
 
 const flowSchema = z.strictObject({
@@ -382,6 +419,10 @@ const flowSchema = z.strictObject({
   authentication: z
     .enum(['none', 'require_authenticated', 'require_unauthenticated', 'require_superuser', 'require_outpost'])
     .default('none'),
+  /** Bindings checked when the flow is planned, with the session's user (none for an outpost's bind: every
+   *  bind starts a new session). Failing, the executor answers "Flow does not apply to current user." */
+  policy_engine_mode: policyEngineMode(),
+  policy_bindings: z.array(policyBindingSchema).default([]),
   stages: z.array(stageSchema),
 });
 
@@ -465,3 +506,6 @@ export type FlowParsed = z.output<typeof flowSchema>;
 export type OutpostParsed = z.output<typeof outpostSchema>;
 export type CertificateParsed = z.output<typeof certificateSchema>;
 export type RadiusPropertyMappingSpec = z.output<typeof radiusPropertyMappingSchema>;
+export type PolicyBindingParsed = z.output<typeof policyBindingSchema>;
+/** The stage binding's own fields, which the model resolves (model.ts CoreStage). */
+export type StageBindingKey = Exclude<keyof typeof stageBindingFields, 'name'>;

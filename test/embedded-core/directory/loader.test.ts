@@ -183,7 +183,13 @@ describe('directory loader: defaults and indexes', () => {
     assert.deepEqual([...dir.flows.keys()].sort(), ['default-authentication-flow', 'default-invalidation-flow', 'default-provider-invalidation-flow']);
     const auth = dir.flows.get('default-authentication-flow');
     assert.deepEqual(auth?.stages.map((s) => s.kind), ['identification', 'password', 'authenticator_validate', 'user_login']);
-    assert.deepEqual(auth?.stages[0], { kind: 'identification', name: 'default-authentication-identification', user_fields: ['username', 'email'], password_stage: false });
+    assert.deepEqual(auth?.stages[0], {
+      kind: 'identification',
+      name: 'default-authentication-identification',
+      user_fields: ['username', 'email'],
+      password_stage: false,
+      binding: { evaluateOnPlan: false, reEvaluatePolicies: true, policies: { mode: 'any', bindings: [] } },
+    });
     assert.deepEqual(dir.flows.get('default-invalidation-flow')?.stages.map((s) => s.kind), ['user_logout']);
     assert.equal(dir.flows.get('default-provider-invalidation-flow')?.stages.length, 0);
     const generation2023 = await buildDirectory({ version: 1, core: { generation: '2023.10' } }, opts());
