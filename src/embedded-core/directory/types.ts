@@ -11,6 +11,9 @@
  *
  * `DirectoryFile` and the `*Spec` types are the file as written (defaults optional); the `*Parsed` types are
  * what the schema returns (defaults filled, UUIDs canonical, dates as Instants).
+ *
+ * Policy bindings (`policy_bindings` on flows and stages) are authentik's PolicyBindings of a group or a user;
+ * when each is checked, and what a failure does, is written at the fields below and in README ("Policy bindings").
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
