@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { CoreSettingsResolved, Directory } from '../model.js';
 import { Instant, preciseNowMs } from '../time.js';
-import { type CertificateMaterial, type CertificateSources, loadCertificates } from './certificates.js';
+import { type CertificateSources, loadCertificates } from './certificates.js';
 import { DEFAULT_INSTALL_ID, GENERATION_VERSIONS } from './defaults.js';
 import { readDirectoryFile, validateDirectoryFile } from './parse.js';
 import {

@@ -67,7 +67,12 @@ const dateTime = () =>
   z
     .string()
     .regex(ISO_DATE_RE, { error: 'expected an ISO 8601 date-time' })
-    .transform((value, ctx) => Instant.parseIso(value) ?? (ctx.addIssue({ code: 'custom', message: 'invalid date' }), z.NEVER));
+    .transform((value, ctx) => {
+      const instant = Instant.parseIso(value);
+      if (instant !== undefined) return instant;
+      ctx.addIssue({ code: 'custom', message: 'invalid date' });
+      return z.NEVER;
+    });
 
 const SLUG_RE = /^[-a-zA-Z0-9_]+$/;
 const slug = (): z.ZodString => nonEmpty().regex(SLUG_RE, { error: 'may contain only letters, digits, "-" and "_"' });
