@@ -6,7 +6,9 @@
  * (direct groups, as the outpost serves them) because slapadd does not run the memberof overlay.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { DirectoryFile } from '../../src/embedded-core/directory/types.js';
+import { nameUuid } from '../../src/embedded-core/directory/ids.js';
+import { outpostUsername } from '../../src/embedded-core/directory/store.js';
+import type { DirectoryFile, UserSpec } from '../../src/embedded-core/directory/types.js';
 
 export const BENCH_BASE_DN = 'dc=ldap,dc=goauthentik,dc=io';
 /** The outpost's defaults for uid_start_number / gid_start_number. */
@@ -85,7 +87,7 @@ function customValues(value: unknown): string[] {
  */
 export function* slapdLdif(dir: DirectoryFile, options: LdifOptions, counts: { entries: number } = { entries: 0 }): Generator<string> {
   const base = (options.baseDn ?? BENCH_BASE_DN).toLowerCase();
-  const users = dir.users ?? [];
+  const users = [...(dir.users ?? []), ...outpostAccounts(dir)];
   const groups = dir.groups ?? [];
   const installId = dir.core?.install_id ?? '';
   const userDn = (name: string): string => `cn=${escapeRdnValue(name)},ou=users,${base}`;
@@ -189,7 +191,16 @@ function uuidOf(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Entries the outpost serves for a generated directory: base, 3 containers, users + virtual groups, groups. */
+/** The core's user for each outpost (its service account, after the file's users), as the outpost lists it. */
+function outpostAccounts(dir: DirectoryFile): UserSpec[] {
+  return (dir.outposts ?? []).map((o) => ({
+    username: outpostUsername(o.uuid ?? nameUuid('outpost', o.name)),
+    name: `Outpost ${o.name} Service-Account`,
+  }));
+}
+
+/** Entries the outpost serves for a generated directory: base, 3 containers, users (the outposts' service accounts
+ *  included) + virtual groups, groups. */
 export function expectedEntryCount(dir: DirectoryFile): number {
-  return 4 + 2 * (dir.users?.length ?? 0) + (dir.groups?.length ?? 0);
+  return 4 + 2 * ((dir.users?.length ?? 0) + (dir.outposts?.length ?? 0)) + (dir.groups?.length ?? 0);
 }

@@ -31,6 +31,7 @@ import { SessionStore } from './flows/sessions.js';
 import type { CoreUser, Directory } from './model.js';
 import { openPki } from './pki.js';
 import type { EmbeddedPki } from './pki.js';
+import { preciseNowMs } from './time.js';
 import { OutpostHub } from './ws.js';
 import type { ConnectedInstance } from './ws.js';
 
@@ -150,7 +151,7 @@ function apiPath(pathname: string): string | null {
 
 export async function startEmbeddedCore(options: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const logger = options.logger ?? silentLogger;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? preciseNowMs;
   if (options.directoryPath === undefined && options.directory === undefined) {
     throw new TypeError('startEmbeddedCore: directoryPath or directory is required');
   }

@@ -3,7 +3,8 @@
  * Shared by the flow engine (flows/) and the HTTP API (api/). A directory reload builds a new Directory and
  * swaps it in whole; outposts are the only records the admin API mutates in place.
  */
-import type { StageSpec, RadiusPropertyMappingSpec } from './directory/types.js';
+import type { RadiusPropertyMappingSpec, StageBindingKey, StageParsed } from './directory/types.js';
+import type { Instant } from './time.js';
 
 export type Generation = '2023.10' | '2026.2';
 
@@ -17,9 +18,9 @@ export interface CoreSettingsResolved {
   flowInvalidation: string | null;
 }
 
-export interface TotpDevice { pk: number; name: string; secret: Buffer; digits: 6 | 8; lastUsedStep: number; lastUsed: Date | null }
-export interface StaticDevice { pk: number; name: string; tokens: Set<string>; lastUsed: Date | null }
-export interface DuoDevice { pk: number; name: string; autoApprove: boolean; lastUsed: Date | null }
+export interface TotpDevice { pk: number; name: string; secret: Buffer; digits: 6 | 8; lastUsedStep: number; lastUsed: Instant | null }
+export interface StaticDevice { pk: number; name: string; tokens: Set<string>; lastUsed: Instant | null }
+export interface DuoDevice { pk: number; name: string; autoApprove: boolean; lastUsed: Instant | null }
 
 export interface CoreUser {
   pk: number;
@@ -31,9 +32,9 @@ export interface CoreUser {
   email: string;
   /** Django hash string, or null for "no usable password". */
   passwordHash: string | null;
-  passwordChangeDate: Date;
-  dateJoined: Date;
-  lastUpdated: Date;
+  passwordChangeDate: Instant;
+  dateJoined: Instant;
+  lastUpdated: Instant;
   isActive: boolean;
   isSuperuser: boolean;
   type: 'internal' | 'external' | 'service_account' | 'internal_service_account';
@@ -109,6 +110,30 @@ export interface CoreOutpost {
   managed: string | null;
 }
 
+/**
+ * authentik's PolicyBinding of a group (passes for its members, direct or through a child group) or of a user
+ * (passes for that user). Only enabled bindings are kept, sorted by order.
+ */
+export type CorePolicyBinding = { negate: boolean; order: number } & ({ group: string } | { user: number });
+
+/** The bindings of one target (a flow, a stage binding) and how their results combine. */
+export interface CorePolicies {
+  mode: 'any' | 'all';
+  bindings: CorePolicyBinding[];
+}
+
+/** authentik's FlowStageBinding: when its policies are checked. */
+export interface CoreStageBinding {
+  evaluateOnPlan: boolean;
+  reEvaluatePolicies: boolean;
+  policies: CorePolicies;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A flow's stage as the schema returns it (defaults filled), named, with its binding resolved. */
+export type CoreStage = DistributiveOmit<StageParsed, StageBindingKey> & { name: string; binding: CoreStageBinding };
+
 export interface CoreFlow {
   pk: string;
   slug: string;
@@ -116,7 +141,9 @@ export interface CoreFlow {
   title: string;
   designation: 'authentication' | 'invalidation' | 'authorization';
   authentication: 'none' | 'require_authenticated' | 'require_unauthenticated' | 'require_superuser' | 'require_outpost';
-  stages: StageSpec[];
+  /** Checked when the flow is planned. */
+  policies: CorePolicies;
+  stages: CoreStage[];
 }
 
 export interface CoreCertificate {
@@ -139,8 +166,16 @@ export interface Directory {
   readonly providers: ReadonlyMap<number, CoreProvider>;
   readonly flows: ReadonlyMap<string, CoreFlow>;
   readonly certificates: ReadonlyMap<string, CoreCertificate>;
-  /** Mutable through the admin API; a reload keeps instances created there. */
-  readonly outposts: Map<string, CoreOutpost>;
+  /** Changed through putOutpost/removeOutpost (admin API); a reload keeps instances created there. */
+  readonly outposts: ReadonlyMap<string, CoreOutpost>;
+  /** Bumped whenever users or outposts change after the load (lookup tables built on them are rebuilt). */
+  readonly revision: number;
+  /** Adds an outpost or takes note of changes to one, creating or renaming its service account. */
+  putOutpost(outpost: CoreOutpost): void;
+  /** Removes an outpost and its service account (authentik deletes the user, and the token with it). */
+  removeOutpost(uuid: string): void;
+  /** The outpost's service account (`ak-outpost-<uuid hex>`), owner of its token. */
+  outpostUser(outpostUuid: string): CoreUser | undefined;
   userByUsername(username: string): CoreUser | undefined;
   userByEmail(email: string): CoreUser | undefined;
   groupByName(name: string): CoreGroup | undefined;

@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { CoreLogger } from './api/logger.js';
+import { Instant, preciseNowMs } from './time.js';
 
 export const INSTRUCTION = { ACK: 0, HELLO: 1, TRIGGER_UPDATE: 2, PROVIDER_SPECIFIC: 3, SESSION_END: 4 } as const;
 
@@ -33,7 +34,7 @@ const MAX_ARGS_KEYS = 50;
 export interface InstanceState {
   outpostUuid: string;
   uid: string;
-  lastSeen: Date;
+  lastSeen: Instant;
   version: string | null;
   buildHash: string;
   golangVersion: string;
@@ -48,7 +49,7 @@ export interface ConnectedInstance {
   outpostUuid: string;
   instanceUuid: string;
   remoteAddress: string;
-  connectedAt: Date;
+  connectedAt: Instant;
   /** null until the first message. */
   state: InstanceState | null;
   /** Every `attempt` query value this instance connected with, in order (null: parameter absent). */
@@ -68,7 +69,7 @@ interface Connection {
   outpostUuid: string;
   instanceUuid: string;
   remoteAddress: string;
-  connectedAt: Date;
+  connectedAt: Instant;
   alive: boolean;
 }
 
@@ -98,7 +99,7 @@ export class OutpostHub {
   private readonly pingTimer: NodeJS.Timeout;
 
   constructor(private readonly options: OutpostHubOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? preciseNowMs;
     this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
   }
@@ -128,7 +129,7 @@ export class OutpostHub {
         outpostUuid,
         instanceUuid,
         remoteAddress: req.socket.remoteAddress ?? '',
-        connectedAt: new Date(this.now()),
+        connectedAt: Instant.fromEpochMs(this.now()),
         alive: true,
       };
       this.connections.add(conn);
@@ -178,7 +179,7 @@ export class OutpostHub {
     const state: InstanceState = this.liveState(key) ?? {
       outpostUuid: conn.outpostUuid,
       uid: conn.instanceUuid,
-      lastSeen: new Date(this.now()),
+      lastSeen: Instant.fromEpochMs(this.now()),
       version: null,
       buildHash: '',
       golangVersion: '',
@@ -188,7 +189,7 @@ export class OutpostHub {
       hostname: '',
       args: {},
     };
-    state.lastSeen = new Date(this.now());
+    state.lastSeen = Instant.fromEpochMs(this.now());
     state.hostname = asString(argsObject.hostname, '');
     delete argsObject.hostname;
     if (instruction === INSTRUCTION.HELLO) {
@@ -213,7 +214,7 @@ export class OutpostHub {
   private liveState(key: string): InstanceState | undefined {
     const state = this.states.get(key);
     if (!state) return undefined;
-    if (this.now() - state.lastSeen.getTime() > STATE_TTL_MS) {
+    if (this.now() - state.lastSeen.epochMs > STATE_TTL_MS) {
       this.states.delete(key);
       return undefined;
     }

@@ -37,6 +37,7 @@ const directory: DirectoryFile = {
     { username: 'admin', is_superuser: true },
   ],
   groups: [{ name: 'g1' }, { name: 'g2', parents: ['g1'] }, { name: 'empty' }],
+  outposts: [{ uuid: '0a6c3a2e-5d0b-4c44-9f1e-3c1f2d7a9b01', name: 'ldap-outpost', type: 'ldap', providers: [], token: 'token' }],
 };
 
 describe('slapd LDIF of the generated directory', () => {
@@ -46,7 +47,10 @@ describe('slapd LDIF of the generated directory', () => {
 
   test('same tree as the outpost: base, three containers, users with virtual groups, groups', () => {
     assert.equal(counts.entries, expectedEntryCount(directory));
-    assert.equal(entries.size, 4 + 3 * 2 + 3);
+    assert.equal(entries.size, 4 + 4 * 2 + 3);
+    // The outpost's service account is a user of the core like the others (after them in pk order).
+    const account = entries.get(`cn=ak-outpost-0a6c3a2e5d0b4c449f1e3c1f2d7a9b01,ou=users,${BASE}`);
+    assert.deepEqual([values(account, 'name'), values(account, 'uidNumber')], [['Outpost ldap-outpost Service-Account'], ['2004']]);
     for (const dn of [BASE, `ou=users,${BASE}`, `ou=groups,${BASE}`, `ou=virtual-groups,${BASE}`]) assert.ok(entries.has(dn), dn);
     assert.deepEqual(values(entries.get(`cn=user00001,ou=virtual-groups,${BASE}`), 'member'), [`cn=user00001,ou=users,${BASE}`]);
   });

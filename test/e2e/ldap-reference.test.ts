@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPassword } from '../../src/embedded-core/directory/passwords.js';
 import type { DirectoryFile } from '../../src/embedded-core/directory/types.js';
-import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, TOTP_SECRET, testDirectory } from '../helpers/directories.js';
+import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, OUTPOST_ACCOUNTS, TOTP_SECRET, testDirectory } from '../helpers/directories.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { Ldap3Driver, type Ldap3Answer } from './py/ldap3-driver.js';
 
@@ -36,7 +36,8 @@ async function referenceDirectory(): Promise<DirectoryFile> {
     ...base,
     groups: [{ name: 'authentik Admins', is_superuser: true }],
     users: [
-      { username: 'ak-outpost-ldap', name: 'Outpost ldap-test Service-Account', type: 'internal_service_account' },
+      // The ldap-test outpost's own account (ak-outpost-<uuid hex>) the core creates; this one stands in for the
+      // embedded outpost's, which the embedded core does not have.
       { username: 'ak-outpost-embedded', name: 'Outpost authentik Embedded Outpost Service-Account', type: 'internal_service_account' },
       {
         username: 'testuser',
@@ -132,7 +133,9 @@ describe('authentik\'s LDAP e2e cases (reference 7.7) with python3-ldap3', () =>
     await py.must('close', { conn: 's' });
     assert.equal(r.result, 0);
     const entries = r.entries ?? [];
-    assert.deepEqual(entries.map((e) => e.dn).sort(), ['ak-outpost-embedded', 'ak-outpost-ldap', 'nopermuser', 'testuser'].map(userDn));
+    const ldapAccount = OUTPOST_ACCOUNTS[0]!;
+    assert.deepEqual(entries.map((e) => e.dn).sort(), [ldapAccount, 'ak-outpost-embedded', 'nopermuser', 'testuser'].map(userDn).sort());
+    assert.equal(stack.core.directory().userByUsername(ldapAccount)?.name, 'Outpost ldap-test Service-Account');
     const directory = stack.core.directory();
     for (const entry of entries) {
       const username = entry.dn.slice(3, entry.dn.indexOf(','));
@@ -242,8 +245,8 @@ describe('reference 7.8 (traced cases) where we deliberately differ: our behavio
     assert.deepEqual(dnsOf(one), ['ou=groups', 'ou=users', 'ou=virtual-groups'].map((c) => `${c},${BASE}`));
     // Reference: containers are top + nsContainer only; ours are also organizationalUnit (with ou).
     for (const e of one.entries ?? []) assert.deepEqual(e.attributes['objectClass'], ['top', 'nsContainer', 'organizationalUnit']);
-    // Reference: users only (last objectClass wins), and nothing for the NOT.
-    const users = ['akadmin', 'alice', 'bob', 'carol', 'dave', 'erin'].map(userDn);
+    // Reference: users only (last objectClass wins), and nothing for the NOT. The outposts' service accounts are users.
+    const users = ['akadmin', 'alice', 'bob', 'carol', 'dave', 'erin', ...OUTPOST_ACCOUNTS].map(userDn);
     const groups = ['admins', 'contractors', 'engineering', 'ops', 'staff'].map((g) => `cn=${g},ou=groups,${BASE}`);
     const either = await search('(|(objectClass=user)(objectClass=group))');
     assert.ok(users.every((u) => dnsOf(either).includes(u)) && groups.every((g) => dnsOf(either).includes(g)));

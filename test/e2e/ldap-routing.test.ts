@@ -99,7 +99,7 @@ describe('two LDAP providers on one outpost, nested base DNs', () => {
     // bob holds search_full_directory on the apps provider only.
     const onApps = await search(apps.user('bob'), 'bob', ['-b', `ou=users,${APPS}`, '(objectClass=user)', 'uidNumber']);
     assert.equal(onApps.code, 0, onApps.stderr);
-    assert.equal(onApps.entries.length, 6, 'the whole directory');
+    assert.equal(onApps.entries.length, 8, 'the whole directory: six users and the two outposts\' service accounts');
     assert.ok(onApps.entries.every((e) => e.dn.endsWith(',ou=users,ou=apps,dc=example,dc=com')));
     assert.deepEqual(onApps.entries.find((e) => e.dn === apps.user('bob'))?.attributes.get('uidNumber'), [String(5000 + bobPk)]);
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DirectoryFile } from '../../src/embedded-core/directory/types.js';
 import { parseLdif, run, type CliResult } from '../helpers/cli.js';
-import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, TOTP_SECRET, testDirectory } from '../helpers/directories.js';
+import { ADMIN_TOKEN, BASE_DN, LDAP_OUTPOST_TOKEN, OUTPOST_ACCOUNTS, TOTP_SECRET, testDirectory } from '../helpers/directories.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { Ldap3Driver } from './py/ldap3-driver.js';
 
@@ -27,6 +27,8 @@ const dnOf = {
   virtual: (name: string) => `cn=${name},ou=virtual-groups,${BASE}`,
 };
 const USERS = ['akadmin', 'alice', 'bob', 'carol', 'dave', 'erin'];
+/** The outposts' service accounts, in ou=users like any user (no mail, no groups). */
+const ACCOUNTS = OUTPOST_ACCOUNTS;
 const GROUPS = ['admins', 'contractors', 'engineering', 'ops', 'staff'];
 /** A user whose name needs DN escaping, without email and groups (entries.ts: no empty attributes). */
 const ODD_USER = 'smith, john+jr';
@@ -36,9 +38,11 @@ const ALL_DNS = [
   BASE,
   ...CONTAINERS,
   ...USERS.map(dnOf.user),
+  ...ACCOUNTS.map(dnOf.user),
   ODD_USER_DN,
   ...GROUPS.map(dnOf.group),
   ...USERS.map(dnOf.virtual),
+  ...ACCOUNTS.map(dnOf.virtual),
   `cn=smith\\, john\\+jr,ou=virtual-groups,${BASE}`,
 ];
 const FIXED_TIME = '2024-05-06T07:08:09.500Z';
@@ -50,7 +54,9 @@ const attr = (entry: Entry | undefined, name: string): string[] | undefined => e
 const byDn = (entries: readonly Entry[], dn: string): Entry | undefined => entries.find((e) => e.dn === dn);
 
 async function directoryFor(generation: '2026.2' | '2023.10'): Promise<DirectoryFile> {
-  const directory = await testDirectory({ generation, extraUsers: [{ username: ODD_USER, name: 'John Smith' }] });
+  // The accounts are listed so that they get the fixed dates too (a user of that name becomes the account).
+  const accounts = ACCOUNTS.map((username) => ({ username }));
+  const directory = await testDirectory({ generation, extraUsers: [{ username: ODD_USER, name: 'John Smith' }, ...accounts] });
   for (const user of directory.users ?? []) {
     user.date_joined = FIXED_TIME;
     user.last_updated = FIXED_TIME;
@@ -230,7 +236,7 @@ for (const generation of ['2026.2', '2023.10'] as const) {
 
     test('filters of every type (and, or, not, =, substrings, >=, <=, ~=, present, extensible)', () =>
       both(async (mode) => {
-        const everyone = [...USERS, ODD_USER];
+        const everyone = [...USERS, ODD_USER, ...ACCOUNTS];
         const userDn = (u: string): string => (u === ODD_USER ? ODD_USER_DN : dnOf.user(u));
         const uidNumbers = new Map(everyone.map((u) => [u, 2000 + pkOf(u)]));
         const usersWhere = (keep: (uidNumber: number) => boolean) => everyone.filter((u) => keep(uidNumbers.get(u)!)).map(userDn);
@@ -245,10 +251,10 @@ for (const generation of ['2026.2', '2023.10'] as const) {
           ['(&(objectClass=group)(cn=*ing))', [dnOf.group('engineering')]],
           [`(&(objectClass=user)(uidNumber>=${mid}))`, usersWhere((n) => n >= mid)],
           [`(&(objectClass=user)(uidNumber<=${mid}))`, usersWhere((n) => n <= mid)],
-          ['(&(objectClass=user)(uidNumber>=999))', [...USERS.map(dnOf.user), ODD_USER_DN]], // numeric, not text order
+          ['(&(objectClass=user)(uidNumber>=999))', everyone.map(userDn)], // numeric, not text order
           ['(displayName~=alicetester)', [dnOf.user('alice')]],
           ['(title=*)', [dnOf.user('alice')]],
-          ['(&(objectClass=user)(!(mail=*)))', [ODD_USER_DN]],
+          ['(&(objectClass=user)(!(mail=*)))', [ODD_USER_DN, ...ACCOUNTS.map(dnOf.user)]],
           ['(cn:caseExactMatch:=alice)', [dnOf.user('alice'), dnOf.virtual('alice')]],
           ['(cn:caseExactMatch:=Alice)', []],
           [`(&(objectClass=user)(memberOf:1.2.840.113556.1.4.1941:=cn=staff,ou=groups,${BASE_DN}))`, ['akadmin', 'alice', 'bob', 'carol', 'dave'].map(dnOf.user)],
@@ -256,7 +262,7 @@ for (const generation of ['2026.2', '2023.10'] as const) {
           [`(memberOf:1.2.840.113556.1.4.1941:=cn=staff,ou=groups,${BASE_DN})`, [...['akadmin', 'alice', 'bob', 'carol', 'dave'].map(dnOf.user), dnOf.group('engineering'), dnOf.group('ops')]],
           // authentik #11880: an OR of classes returns users and groups (virtual groups are posixGroups too).
           ['(|(objectClass=posixAccount)(objectClass=posixGroup))', ALL_DNS.filter((d) => d !== BASE && !CONTAINERS.includes(d))],
-          ['(&(objectClass=user)(!(objectClass=computer)))', [...USERS.map(dnOf.user), ODD_USER_DN]],
+          ['(&(objectClass=user)(!(objectClass=computer)))', everyone.map(userDn)],
           // authentik #12912: a group that does not exist matches nothing, successfully.
           [`(memberOf=cn=doesnotexist,ou=groups,${BASE_DN})`, []],
           [`(member=cn=nobody,ou=users,${BASE_DN})`, []],
@@ -279,8 +285,9 @@ for (const generation of ['2026.2', '2023.10'] as const) {
         };
         assert.deepEqual(await scope(BASE_DN, 'base'), [BASE]);
         assert.deepEqual(await scope(BASE_DN, 'one'), sorted(CONTAINERS));
-        assert.deepEqual(await scope(`ou=users,${BASE_DN}`, 'sub'), sorted([`ou=users,${BASE}`, ...USERS.map(dnOf.user), ODD_USER_DN]));
-        assert.deepEqual(await scope(`ou=users,${BASE_DN}`, 'children'), sorted([...USERS.map(dnOf.user), ODD_USER_DN]));
+        const inUsers = [...USERS, ...ACCOUNTS].map(dnOf.user);
+        assert.deepEqual(await scope(`ou=users,${BASE_DN}`, 'sub'), sorted([`ou=users,${BASE}`, ...inUsers, ODD_USER_DN]));
+        assert.deepEqual(await scope(`ou=users,${BASE_DN}`, 'children'), sorted([...inUsers, ODD_USER_DN]));
         assert.deepEqual(await scope(`ou=groups,${BASE_DN}`, 'one'), sorted(GROUPS.map(dnOf.group)));
         assert.deepEqual(await scope(`cn=alice,ou=users,${BASE_DN}`, 'base'), [dnOf.user('alice')]);
         assert.deepEqual(await scope(`CN=Alice,OU=Users,${BASE_DN.toUpperCase()}`, 'base'), [dnOf.user('alice')]);
@@ -296,10 +303,10 @@ for (const generation of ['2026.2', '2023.10'] as const) {
         assert.equal(limited.code, 4, limited.stderr);
         assert.match(limited.stderr, /Size limit exceeded \(4\)/);
         assert.equal(limited.entries.length, 2);
-        const roomy = await search(mode, 'akadmin', ['-b', `ou=users,${BASE_DN}`, '-z', '7', '(objectClass=user)', '1.1']);
-        assert.deepEqual([roomy.code, roomy.entries.length], [0, 7]);
+        const roomy = await search(mode, 'akadmin', ['-b', `ou=users,${BASE_DN}`, '-z', '9', '(objectClass=user)', '1.1']);
+        assert.deepEqual([roomy.code, roomy.entries.length], [0, 9]);
         const timed = await search(mode, 'akadmin', ['-b', `ou=users,${BASE_DN}`, '-l', '5', '(objectClass=user)', '1.1']);
-        assert.deepEqual([timed.code, timed.entries.length], [0, 7]);
+        assert.deepEqual([timed.code, timed.entries.length], [0, 9]);
       }));
 
     test('attribute selection: *, +, 1.1, lists, a comma-separated list in one argument, typesOnly', () =>

@@ -101,10 +101,10 @@ describe('outpost link against the embedded core', () => {
     assert.equal(outpost.controller.state.connected, true);
     assert.match(await registry.exposition(), /authentik_outpost_connection\{[^}]*outpost_name="ldap-test"[^}]*\} 1/);
     // HELLO keeps coming every interval (the core's lastSeen moves).
-    const seen = instance.state!.lastSeen.getTime();
+    const seen = instance.state!.lastSeen.epochMicros;
     await eventually('a second HELLO', () => {
       const now = core.connectedOutposts().find((i) => i.instanceUuid === outpost.controller.instanceUuid);
-      return now !== undefined && now.state!.lastSeen.getTime() > seen ? true : undefined;
+      return now !== undefined && now.state!.lastSeen.epochMicros > seen ? true : undefined;
     });
   });
 

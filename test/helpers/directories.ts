@@ -2,7 +2,9 @@
  * Directory files for tests that run the embedded core. Passwords are `<username>-pw`; hashes use few PBKDF2
  * iterations so binds are quick. The TOTP secret is fixed so tests can compute codes.
  */
+import { nameUuid } from '../../src/embedded-core/directory/ids.js';
 import { hashPassword } from '../../src/embedded-core/directory/passwords.js';
+import { outpostUsername } from '../../src/embedded-core/directory/store.js';
 import type { DirectoryFile } from '../../src/embedded-core/directory/types.js';
 
 export const BASE_DN = 'DC=ldap,DC=goauthentik,DC=io';
@@ -11,6 +13,8 @@ export const LDAP_OUTPOST_TOKEN = 'test-ldap-outpost-token-0123456789';
 export const RADIUS_OUTPOST_TOKEN = 'test-radius-outpost-token-0123456789';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const RADIUS_SECRET = 'test-radius-secret';
+/** The service accounts of testDirectory's outposts (ldap-test, radius-test): users in every listing. */
+export const OUTPOST_ACCOUNTS = ['ldap-test', 'radius-test'].map((name) => outpostUsername(nameUuid('outpost', name)));
 
 export interface TestDirectoryOptions {
   generation?: '2023.10' | '2026.2';

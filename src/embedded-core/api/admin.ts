@@ -13,6 +13,7 @@
  *   GET    /ak-embedded/outposts/connected/             -> connected outpost instances (uuid, instance, attempts).
  *   GET    /ak-embedded/sessions/                       -> authenticated sessions (uuid, user, last IP).
  */
+import { Instant } from '../time.js';
 import type { ApiContext } from './context.js';
 import type { ApiRequest, ApiResponse } from './http.js';
 import { canonicalUuid, detail, json, noContent, objectNotFound, permissionDenied, validationError } from './http.js';
@@ -64,8 +65,8 @@ export function connectedOutposts(req: ApiRequest, ctx: ApiContext): ApiResponse
       outpost: c.outpostUuid,
       instance: c.instanceUuid,
       remote_address: c.remoteAddress,
-      connected_at: c.connectedAt.toISOString(),
-      last_seen: c.state?.lastSeen.toISOString() ?? null,
+      connected_at: c.connectedAt.toDrf(),
+      last_seen: c.state?.lastSeen.toDrf() ?? null,
       version: c.state?.version ?? null,
       attempts: c.attempts,
     })),
@@ -82,7 +83,7 @@ export function listSessions(req: ApiRequest, ctx: ApiContext): ApiResponse {
       user: s.userPk,
       username: s.userPk !== null ? directory.users.get(s.userPk)?.username ?? null : null,
       last_ip: s.lastIp,
-      authenticated_at: s.authenticatedAt !== null ? new Date(s.authenticatedAt).toISOString() : null,
+      authenticated_at: s.authenticatedAt !== null ? Instant.fromEpochMs(s.authenticatedAt).toDrf() : null,
     })),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * GET/POST /flows/executor/{slug}/: unauthenticated (the session cookie is the state), delegated to the flow
- * engine. An outpost is recognised by `X-authentik-outpost-token` (a valid outpost token); only then is its
+ * engine. An outpost is recognised by `X-authentik-outpost-token` (a valid outpost token, owned by the outpost's
+ * service account); only then is its
  * `X-authentik-remote-ip` honoured (authentik's ClientIPMiddleware), and an invalid IP there is ignored.
  * Set-Cookie and Location pass through unchanged (302 to the same raw path while stages remain).
  */
@@ -33,7 +34,10 @@ export function createExecutorHandler(deps: {
   return async (req, [slug]) => {
     const directory = deps.directory();
     const outpostToken = header(req, 'x-authentik-outpost-token');
-    const outpost = outpostToken !== undefined ? outpostByToken(directory, outpostToken.trim()) ?? null : null;
+    const tokenOutpost = outpostToken !== undefined ? outpostByToken(directory, outpostToken.trim()) : undefined;
+    // authentik honours the header only for a token whose owner is an active internal service account.
+    const owner = tokenOutpost === undefined ? undefined : directory.outpostUser(tokenOutpost.uuid);
+    const outpost = tokenOutpost !== undefined && owner?.type === 'internal_service_account' && owner.isActive ? tokenOutpost : null;
     let remoteIp = plainAddress(req.remoteAddress);
     const claimedIp = header(req, 'x-authentik-remote-ip')?.trim();
     if (outpost !== null && claimedIp !== undefined && isIP(claimedIp) !== 0) remoteIp = claimedIp;

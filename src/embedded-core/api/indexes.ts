@@ -1,11 +1,14 @@
 /**
  * Per-directory lookup tables the API needs and the Directory contract does not carry: users ordered by username,
- * groups by name, flows/applications by slug. Built once per loaded Directory (a reload builds a new one), so
- * listing 100,000 users only slices a prepared array.
+ * groups by name, flows/applications by slug. Built once per loaded Directory (a reload builds a new one) and again
+ * after an outpost (with its service account) was added or removed, so listing 100,000 users only slices a
+ * prepared array.
  */
 import type { CoreApplication, CoreCertificate, CoreFlow, CoreGroup, CoreUser, Directory } from '../model.js';
 
 export interface DirectoryIndex {
+  /** The directory's revision the tables were built at. */
+  revision: number;
   usersByUsername: readonly CoreUser[];
   /** user pk -> position in usersByUsername, to order filtered subsets cheaply. */
   userRank: ReadonlyMap<number, number>;
@@ -25,7 +28,7 @@ const indexes = new WeakMap<Directory, DirectoryIndex>();
 
 export function directoryIndex(directory: Directory): DirectoryIndex {
   let index = indexes.get(directory);
-  if (index) return index;
+  if (index !== undefined && index.revision === directory.revision) return index;
   const usersByUsername = [...directory.users.values()].sort((a, b) => compareText(a.username, b.username) || a.pk - b.pk);
   const userRank = new Map<number, number>();
   usersByUsername.forEach((u, i) => userRank.set(u.pk, i));
@@ -38,7 +41,7 @@ export function directoryIndex(directory: Directory): DirectoryIndex {
   for (const app of directory.applications.values()) applicationBySlug.set(app.slug, app);
   const certificateByUuid = new Map<string, CoreCertificate>();
   for (const cert of directory.certificates.values()) certificateByUuid.set(cert.uuid, cert);
-  index = { usersByUsername, userRank, groupsByName, groupRank, flowBySlug, applicationBySlug, certificateByUuid };
+  index = { revision: directory.revision, usersByUsername, userRank, groupsByName, groupRank, flowBySlug, applicationBySlug, certificateByUuid };
   indexes.set(directory, index);
   return index;
 }

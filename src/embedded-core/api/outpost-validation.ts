@@ -16,7 +16,11 @@ export interface OutpostWrite {
   managed?: string | null;
 }
 
-const OUTPOST_TYPES = ['proxy', 'ldap', 'radius', 'rac'] as const;
+/** Each generation's OutpostTypeEnum: `rac` (remote access) came in 2024.1. */
+const OUTPOST_TYPES: Readonly<Record<Generation, readonly CoreOutpost['type'][]>> = {
+  '2023.10': ['proxy', 'ldap', 'radius'],
+  '2026.2': ['proxy', 'ldap', 'radius', 'rac'],
+};
 const REQUIRED = 'This field is required.';
 const NOT_NULL = 'This field may not be null.';
 
@@ -135,8 +139,11 @@ export function validateOutpostWrite(input: unknown, options: ValidateOptions): 
   if (!requiredMissing('type')) {
     const raw = data.type;
     if (raw === null) errors.type = [NOT_NULL];
-    else if (typeof raw !== 'string' || !(OUTPOST_TYPES as readonly string[]).includes(raw)) errors.type = [`"${pythonStr(raw)}" is not a valid choice.`];
-    else value.type = raw as CoreOutpost['type'];
+    else {
+      const type = OUTPOST_TYPES[options.generation].find((t) => t === raw);
+      if (type === undefined) errors.type = [`"${pythonStr(raw)}" is not a valid choice.`];
+      else value.type = type;
+    }
   }
 
   if (!requiredMissing('providers')) {
@@ -160,7 +167,7 @@ export function validateOutpostWrite(input: unknown, options: ValidateOptions): 
       if (!errors.providers) {
         // Type check against the request's type, else (our fix) the outpost's current type.
         const type = typeof data.type === 'string' ? data.type : options.existing?.type;
-        if (type !== undefined && (OUTPOST_TYPES as readonly string[]).includes(type)) {
+        if (type !== undefined && OUTPOST_TYPES[options.generation].some((t) => t === type)) {
           for (const pk of pks) {
             const provider = options.directory.providers.get(pk);
             if (provider && provider.type !== type) {

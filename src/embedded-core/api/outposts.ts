@@ -18,7 +18,6 @@ import { applicationAccess, ldapSearchPermission } from './policy.js';
 import { RadiusAttributeError, radiusAttributesFor } from './radius-attributes.js';
 import {
   defaultOutpostConfig,
-  drfDateTime,
   ldapOutpostConfigJson,
   outpostJson,
   policyTestResultJson,
@@ -103,7 +102,7 @@ export function createOutpost(req: ApiRequest, ctx: ApiContext): ApiResponse {
     config: v.config ?? {},
     managed: v.managed ?? null,
   };
-  directory.outposts.set(outpost.uuid, outpost);
+  directory.putOutpost(outpost);
   ctx.logger.info({ outpost: outpost.uuid, name: outpost.name, type: outpost.type }, 'outpost created');
   return json(201, outpostJson(directory, outpost, req.generation));
 }
@@ -121,6 +120,7 @@ export function updateOutpost(req: ApiRequest, ctx: ApiContext, uuid: string, pa
   if (v.providers !== undefined) existing.providers = v.providers;
   if (v.config !== undefined) existing.config = v.config;
   if (v.managed !== undefined) existing.managed = v.managed;
+  directory.putOutpost(existing);
   const notified = ctx.hub.triggerUpdate(existing.uuid);
   ctx.logger.info({ outpost: existing.uuid, notified }, 'outpost updated');
   return json(200, outpostJson(directory, existing, req.generation));
@@ -131,7 +131,7 @@ export function deleteOutpost(req: ApiRequest, ctx: ApiContext, uuid: string): A
   const directory = ctx.directory();
   const existing = findVisibleOutpost(req, directory, uuid);
   if (!existing) return objectNotFound(req.generation, 'Outpost');
-  directory.outposts.delete(existing.uuid);
+  directory.removeOutpost(existing.uuid);
   ctx.hub.disconnectOutpost(existing.uuid);
   ctx.logger.info({ outpost: existing.uuid }, 'outpost deleted');
   return noContent();
@@ -154,7 +154,7 @@ function healthJson(state: InstanceState, generation: Generation, ctx: ApiContex
   const outdated = state.version === null || state.version === '' ? false : state.buildHash !== ctx.buildHash ? false : !sameVersion(state.version, versionShould);
   const out: Record<string, unknown> = {
     uid: state.uid,
-    last_seen: drfDateTime(state.lastSeen),
+    last_seen: state.lastSeen.toDrf(),
     version: state.version ?? '',
   };
   if (generation === '2026.2') {

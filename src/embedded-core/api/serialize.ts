@@ -15,16 +15,10 @@ import type {
   Directory,
   Generation,
 } from '../model.js';
+import { Instant } from '../time.js';
 import { directoryIndex } from './indexes.js';
 
 export type JsonObject = Record<string, unknown>;
-
-/** DRF's datetime output: isoformat() with "+00:00" as "Z"; microseconds only when non-zero. */
-export function drfDateTime(date: Date): string {
-  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const ms = date.getUTCMilliseconds();
-  return ms === 0 ? `${iso.slice(0, 19)}Z` : `${iso.slice(0, 19)}.${String(ms * 1000).padStart(6, '0')}Z`;
-}
 
 /** A stable UUID (v5-shaped) for objects the directory file does not name with one. */
 export function stableUuid(namespace: string, name: string): string {
@@ -230,7 +224,7 @@ export function userJson(directory: Directory, user: CoreUser, generation: Gener
     name: user.name,
     is_active: user.isActive,
     last_login: null,
-    date_joined: drfDateTime(user.dateJoined),
+    date_joined: user.dateJoined.toDrf(),
     is_superuser: isUserSuperuser(directory, user),
     groups,
     groups_obj: includeGroups ? groups.map((pk) => partialGroupJson(directory.groups.get(pk) as CoreGroup)) : null,
@@ -243,8 +237,8 @@ export function userJson(directory: Directory, user: CoreUser, generation: Gener
     path: user.path,
     type: user.type,
     uuid: user.uuid,
-    password_change_date: drfDateTime(user.passwordChangeDate),
-    last_updated: drfDateTime(user.lastUpdated),
+    password_change_date: user.passwordChangeDate.toDrf(),
+    last_updated: user.lastUpdated.toDrf(),
   };
 }
 
@@ -270,28 +264,6 @@ export function userSelfJson(directory: Directory, user: CoreUser, generation: G
   out.type = user.type;
   out.system_permissions =
     generation === '2026.2' && user.searchFullDirectory ? ['authentik_providers_ldap.search_full_directory'] : [];
-  return out;
-}
-
-/** An outpost's service account as UserSelf (a bearer-token caller of /core/users/me/). */
-export function serviceAccountSelfJson(outpost: CoreOutpost, generation: Generation): JsonObject {
-  const username = `ak-outpost-${outpost.uuid.replace(/-/g, '')}`;
-  const out: JsonObject = {
-    // Service accounts are real users in authentik; ours have no row, so a pk outside the directory's range.
-    pk: 2_000_000_000 + (parseInt(outpost.uuid.slice(0, 7), 16) % 100_000_000),
-    username,
-    name: `Outpost ${outpost.name} Service-Account`,
-    is_active: true,
-    is_superuser: false,
-    groups: [],
-  };
-  if (generation === '2026.2') out.roles = [];
-  out.email = '';
-  out.avatar = DEFAULT_AVATAR;
-  out.uid = createHash('sha256').update(username).digest('hex');
-  out.settings = {};
-  out.type = 'internal_service_account';
-  out.system_permissions = [];
   return out;
 }
 
@@ -407,7 +379,7 @@ export function certificateKeyPairJson(cert: CoreCertificate, generation: Genera
     name: cert.name,
     fingerprint_sha256: cert.fingerprintSha256,
     fingerprint_sha1: cert.fingerprintSha1,
-    cert_expiry: drfDateTime(cert.notAfter),
+    cert_expiry: Instant.fromDate(cert.notAfter).toDrf(),
     cert_subject: cert.subject,
     private_key_available: cert.privateKeyPem !== '',
   };

@@ -12,7 +12,7 @@ import type { ApiRequest, ApiResponse } from './http.js';
 import { canonicalUuid, includeFlag, json, jsonPageText, objectNotFound, queryBoolean, validationError } from './http.js';
 import { directoryIndex } from './indexes.js';
 import { isPage, paginate } from './pagination.js';
-import { groupJsonText, serviceAccountSelfJson, userJson, userSelfJson } from './serialize.js';
+import { groupJsonText, userJson, userSelfJson } from './serialize.js';
 import type { JsonObject } from './serialize.js';
 
 function invalidChoice(value: string): string {
@@ -142,8 +142,8 @@ export function listUsers(req: ApiRequest, directory: Directory): ApiResponse {
     name: (u) => u.name,
     email: (u) => u.email,
     is_active: (u) => (u.isActive ? 1 : 0),
-    last_updated: (u) => u.lastUpdated.getTime(),
-    date_joined: (u) => u.dateJoined.getTime(),
+    last_updated: (u) => u.lastUpdated.epochMicros,
+    date_joined: (u) => u.dateJoined.epochMicros,
   });
 
   const page = paginate(users, q, req.generation);
@@ -183,8 +183,12 @@ export function me(req: ApiRequest, directory: Directory): ApiResponse {
   switch (p.kind) {
     case 'session':
       return json(200, { user: userSelfJson(directory, p.user, req.generation) });
-    case 'outpost':
-      return json(200, { user: serviceAccountSelfJson(p.outpost, req.generation) });
+    case 'outpost': {
+      // The token's owner: the outpost's service account.
+      const account = directory.outpostUser(p.outpost.uuid);
+      if (account === undefined) return objectNotFound(req.generation, 'User');
+      return json(200, { user: userSelfJson(directory, account, req.generation) });
+    }
     case 'admin':
       return json(200, { user: ADMIN_SELF(req.generation) });
     default:

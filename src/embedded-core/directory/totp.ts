@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { TotpDevice } from '../model.js';
+import { Instant } from '../time.js';
 
 export const TOTP_STEP_SECONDS = 30;
 export const TOTP_TOLERANCE_STEPS = 1;
@@ -84,6 +85,6 @@ export function verifyTotp(device: TotpDevice, code: string, nowMs: number): boo
   }
   if (matched < 0) return false;
   device.lastUsedStep = matched;
-  device.lastUsed = new Date(nowMs);
+  device.lastUsed = Instant.fromEpochMs(nowMs);
   return true;
 }

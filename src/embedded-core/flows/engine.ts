@@ -4,10 +4,18 @@
  * that completes with stages left answers 302 to the same path and query; the last one answers the
  * xak-flow-redirect challenge; wrong input re-sends the challenge with response_errors; denial cancels the plan
  * with ak-stage-access-denied; an unexpected exception becomes ak-stage-flow-error, never a 500.
+ *
+ * Policy bindings, as authentik's planner and executor check them: the flow's when the plan is made, with the
+ * session's user (a flow that does not pass is "not applicable": access denied); a stage binding's when the plan
+ * is made (evaluate_on_plan: the stage is left out) and each time the stage comes up (re_evaluate_policies, with
+ * the pending user: the stage is skipped). A failing stage binding never denies by itself; a deny stage bound to
+ * a policy does.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import type { CoreFlow, CoreOutpost, CoreUser, Directory, Generation } from '../model.js';
+import type { CoreFlow, CoreOutpost, CoreStage, CoreUser, Directory, Generation } from '../model.js';
 import { isEffectiveSuperuser } from '../directory/store.js';
+import { preciseNowMs } from '../time.js';
+import { policiesPass } from './policies.js';
 import { ANONYMOUS_DISPLAY, ChallengeFactory, type ChallengeBody, displayUser, type DisplayUser } from './challenges.js';
 import type { FlowPlan } from './plan.js';
 import type { Session, SessionStore } from './sessions.js';
@@ -95,7 +103,7 @@ export class FlowEngine {
   constructor(options: FlowEngineOptions) {
     this.directory = options.directory;
     this.sessions = options.sessions;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? preciseNowMs;
     this.log = options.logger ?? SILENT;
     this.delayMs = options.unknownIdentifierDelayMs ?? (() => 30 * randomInt(3, 8));
   }
@@ -158,17 +166,19 @@ export class FlowEngine {
     }
     if (plan === undefined) {
       const user = sessionUser(directory, run.session);
-      if (!authenticationAllows(flow, directory, user, req.outpost)) {
+      if (!authenticationAllows(flow, directory, user, req.outpost) || !policiesPass(directory, flow.policies, user)) {
         // An authenticated user hitting an authentication flow that does not apply to them is simply done.
         if (flow.designation === 'authentication' && user !== undefined) return this.flowDone(factory, flow, run, query, displayUser(user));
         this.log.info({ flow: flow.slug, authentication: flow.authentication }, 'flow not applicable');
         return ok200(factory.accessDenied(flow, displayUser(user), NOT_APPLICABLE));
       }
-      if (flow.stages.length === 0) return this.flowDone(factory, flow, run, query, displayUser(user));
+      const stages = flow.stages.filter((s) => !s.binding.evaluateOnPlan || policiesPass(directory, s.binding.policies, user));
+      // authentik's EmptyFlowException: the executor finishes the flow at once.
+      if (stages.length === 0) return this.flowDone(factory, flow, run, query, displayUser(user));
       plan = {
         flowPk: flow.pk,
         flowSlug: flow.slug,
-        stages: [...flow.stages],
+        stages,
         context: { remoteIp: req.remoteIp, passwordFailures: 0 },
       };
       if (req.outpost !== null) plan.context.outpost = { instance: { uuid: req.outpost.uuid, name: req.outpost.name, type: req.outpost.type } };
@@ -176,7 +186,7 @@ export class FlowEngine {
       session.plan = plan;
       session.lastIp = req.remoteIp;
     }
-    const stage = plan.stages[0];
+    const stage = this.currentStage(directory, plan, run);
     if (stage === undefined) return this.flowDone(factory, flow, run, query, this.display(directory, plan, run));
 
     const activePlan = plan;
@@ -222,6 +232,21 @@ export class FlowEngine {
         return this.flowDone(factory, flow, run, query, this.display(directory, activePlan, run));
       }
     }
+  }
+
+  /**
+   * authentik's FlowPlan.next(): the first stage whose binding still passes (re_evaluate_policies, checked for
+   * the pending user, else the session's user, on every request); stages that fail are dropped from the plan.
+   */
+  private currentStage(directory: Directory, plan: FlowPlan, run: Run): CoreStage | undefined {
+    for (let stage = plan.stages[0]; stage !== undefined; stage = plan.stages[0]) {
+      if (!stage.binding.reEvaluatePolicies) return stage;
+      const pending = plan.context.pendingUserPk === undefined ? undefined : directory.users.get(plan.context.pendingUserPk);
+      if (policiesPass(directory, stage.binding.policies, pending ?? sessionUser(directory, run.session))) return stage;
+      this.log.debug({ flow: plan.flowSlug, stage: stage.name }, 'stage binding failed re-evaluation, stage skipped');
+      plan.stages.shift();
+    }
+    return undefined;
   }
 
   /** All stages passed: cancel the plan and redirect to `next` (relative only) or "/". */

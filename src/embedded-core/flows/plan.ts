@@ -1,5 +1,5 @@
 /** The flow plan the executor keeps in a session (authentik's FlowPlan, reduced to what our stages need). */
-import type { StageSpec } from '../directory/types.js';
+import type { CoreStage } from '../model.js';
 
 export type DeviceClass = 'static' | 'totp' | 'duo' | 'webauthn';
 
@@ -30,6 +30,6 @@ export interface FlowPlan {
   flowPk: string;
   flowSlug: string;
   /** Stages still to run; [0] is the current one. A snapshot: a directory reload does not change a running plan. */
-  stages: StageSpec[];
+  stages: CoreStage[];
   context: PlanContext;
 }

@@ -7,6 +7,7 @@
  * when touched and by a periodic sweep.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { preciseNowMs } from '../time.js';
 import type { FlowPlan } from './plan.js';
 
 export const SESSION_COOKIE_NAME = 'authentik_session';
@@ -91,7 +92,7 @@ export class SessionStore {
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     if (!Number.isInteger(this.maxSessions) || this.maxSessions < 1) throw new RangeError('maxSessions must be a positive integer');
     this.ttlMs = options.defaultTtlMs ?? DEFAULT_SESSION_TTL_MS;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? preciseNowMs;
     this.onSessionEnd = options.onSessionEnd;
   }
 

@@ -3,12 +3,12 @@
  * identification, password, authenticator_validate (TOTP, static, Duo), user_login, user_logout, deny.
  * Each stage answers a GET or POST with an outcome; the executor (engine.ts) turns outcomes into HTTP responses.
  */
-import type { CoreFlow, CoreUser, Directory, Generation } from '../model.js';
-import type { StageSpec } from '../directory/types.js';
+import type { CoreFlow, CoreStage, CoreUser, Directory, Generation } from '../model.js';
 import { verifyPassword } from '../directory/passwords.js';
 import { EmbeddedDirectory, foldCase } from '../directory/store.js';
 import { parseTimedelta } from '../directory/timedelta.js';
 import { verifyTotp } from '../directory/totp.js';
+import { Instant } from '../time.js';
 import { type ChallengeBody, type ChallengeFactory, type DisplayUser, withErrors } from './challenges.js';
 import { type Body, bodyAsObject, booleanField, charField, FieldErrors, integerField } from './fields.js';
 import type { DeviceClass, FlowPlan, OfferedDeviceChallenge } from './plan.js';
@@ -46,7 +46,7 @@ export interface StageContext {
 
 type Method = 'GET' | 'POST';
 
-export async function runStage(stage: StageSpec, ctx: StageContext, method: Method, body: unknown): Promise<StageOutcome> {
+export async function runStage(stage: CoreStage, ctx: StageContext, method: Method, body: unknown): Promise<StageOutcome> {
   switch (stage.kind) {
     case 'identification':
       return method === 'GET' ? identificationChallenge(stage, ctx) : identificationPost(stage, ctx, body);
@@ -70,11 +70,11 @@ function invalidResponse(challenge: ChallengeBody, errors: FieldErrors['errors']
 // ---------------------------------------------------------------------------------------------------------------
 // identification
 
-type IdentificationStage = Extract<StageSpec, { kind: 'identification' }>;
+type IdentificationStage = Extract<CoreStage, { kind: 'identification' }>;
 type UserField = 'username' | 'email' | 'upn';
 
 function identificationBody(stage: IdentificationStage, ctx: StageContext): ChallengeBody {
-  return ctx.factory.identification(ctx.flow, { userFields: stage.user_fields ?? ['username', 'email'], passwordFields: stage.password_stage === true });
+  return ctx.factory.identification(ctx.flow, { userFields: stage.user_fields, passwordFields: stage.password_stage });
 }
 
 function identificationChallenge(stage: IdentificationStage, ctx: StageContext): StageOutcome {
@@ -135,12 +135,12 @@ async function identificationPost(stage: IdentificationStage, ctx: StageContext,
   const nonField = (message: string): StageOutcome => invalidResponse(challenge, { non_field_errors: [{ string: message, code: 'invalid' }] });
   if (uid === undefined || uid === null || uid === '') return nonField('No identification data provided.');
 
-  const user = identifyUser(ctx.directory, uid, stage.user_fields ?? ['username', 'email']);
+  const user = identifyUser(ctx.directory, uid, stage.user_fields);
   if (user === undefined) {
     await ctx.unknownIdentifierDelay();
     return nonField('Failed to authenticate.');
   }
-  if (stage.password_stage === true) {
+  if (stage.password_stage) {
     if (!(await authenticate(user, password ?? ''))) return nonField('Failed to authenticate.');
     ctx.plan.context.authMethod = 'password';
   }
@@ -156,7 +156,7 @@ function checkComponent(data: Body, errors: FieldErrors): void {
 // ---------------------------------------------------------------------------------------------------------------
 // password
 
-type PasswordStage = Extract<StageSpec, { kind: 'password' }>;
+type PasswordStage = Extract<CoreStage, { kind: 'password' }>;
 
 function passwordChallenge(ctx: StageContext): StageOutcome {
   return { kind: 'challenge', body: ctx.factory.password(ctx.flow, ctx.display()) };
@@ -178,7 +178,7 @@ async function passwordPost(stage: PasswordStage, ctx: StageContext, body: unkno
     return { kind: 'ok' };
   }
   ctx.plan.context.passwordFailures++;
-  if (ctx.plan.context.passwordFailures >= (stage.failed_attempts_before_cancel ?? 5)) {
+  if (ctx.plan.context.passwordFailures >= (stage.failed_attempts_before_cancel)) {
     return { kind: 'invalid', message: 'Invalid password' };
   }
   return invalidResponse(challenge, { password: [{ string: 'Invalid password', code: 'invalid' }] });
@@ -187,19 +187,19 @@ async function passwordPost(stage: PasswordStage, ctx: StageContext, body: unkno
 // ---------------------------------------------------------------------------------------------------------------
 // authenticator_validate
 
-type ValidateStage = Extract<StageSpec, { kind: 'authenticator_validate' }>;
+type ValidateStage = Extract<CoreStage, { kind: 'authenticator_validate' }>;
 /** Device classes in the order authentik's devices_for_user yields them (app registry order). */
 const CLASS_ORDER: readonly DeviceClass[] = ['duo', 'static', 'totp'];
 
 /** One challenge per device class (the first device of that class), like authentik for non-WebAuthn classes. */
 function offeredChallenges(stage: ValidateStage, user: CoreUser): OfferedDeviceChallenge[] {
-  const allowed = new Set(stage.device_classes ?? ['static', 'totp', 'webauthn', 'duo']);
+  const allowed = new Set(stage.device_classes);
   const out: OfferedDeviceChallenge[] = [];
   for (const deviceClass of CLASS_ORDER) {
     if (!allowed.has(deviceClass)) continue;
     const device = deviceClass === 'duo' ? user.duo[0] : deviceClass === 'static' ? user.staticTokens[0] : user.totp[0];
     if (device === undefined) continue;
-    out.push({ deviceClass, deviceUid: String(device.pk), lastUsed: device.lastUsed === null ? null : device.lastUsed.toISOString() });
+    out.push({ deviceClass, deviceUid: String(device.pk), lastUsed: device.lastUsed?.toDrf() ?? null });
   }
   return out;
 }
@@ -224,7 +224,7 @@ function selectedChallengeMatches(value: unknown, offered: readonly OfferedDevic
 function matchToken(user: CoreUser, code: string, nowMs: number): { deviceClass: DeviceClass; pk: number } | undefined {
   for (const device of user.staticTokens) {
     if (device.tokens.delete(code)) {
-      device.lastUsed = new Date(nowMs);
+      device.lastUsed = Instant.fromEpochMs(nowMs);
       return { deviceClass: 'static', pk: device.pk };
     }
   }
@@ -272,7 +272,7 @@ async function authenticatorPost(stage: ValidateStage, ctx: StageContext, body: 
       if (device === undefined) return { kind: 'error', reason: 'duo device not found' };
       if (!device.autoApprove) errors.add('duo', { string: 'Duo denied access', code: 'denied' });
       else {
-        device.lastUsed = new Date(ctx.nowMs);
+        device.lastUsed = Instant.fromEpochMs(ctx.nowMs);
         usedDevice = { deviceClass: 'duo', pk: device.pk };
       }
     }
@@ -290,10 +290,10 @@ async function authenticatorPost(stage: ValidateStage, ctx: StageContext, body: 
 // ---------------------------------------------------------------------------------------------------------------
 // user_login / user_logout
 
-type LoginStage = Extract<StageSpec, { kind: 'user_login' }>;
+type LoginStage = Extract<CoreStage, { kind: 'user_login' }>;
 
 function userLogin(stage: LoginStage, ctx: StageContext, method: Method, body: unknown): StageOutcome {
-  const rememberOffset = parseTimedelta(stage.remember_me_offset ?? 'seconds=0');
+  const rememberOffset = parseTimedelta(stage.remember_me_offset);
   let remember = false;
   if (rememberOffset > 0) {
     // With a remember-me offset the stage asks first (ak-stage-user-login) and takes {remember_me: bool}.
@@ -310,7 +310,7 @@ function userLogin(stage: LoginStage, ctx: StageContext, method: Method, body: u
   const user = ctx.pendingUser();
   if (ctx.plan.context.pendingUserPk === undefined || user === undefined) return { kind: 'invalid', message: 'No Pending user to login.' };
   // authentik logs an inactive user in (with a warning); the session then does not authenticate (sessionUser).
-  const duration = parseTimedelta(stage.session_duration ?? 'seconds=0') + (remember ? rememberOffset : 0);
+  const duration = parseTimedelta(stage.session_duration) + (remember ? rememberOffset : 0);
   ctx.sessions.login(ctx.session(), { pk: user.pk, uid: user.uid }, duration, ctx.remoteIp);
   return { kind: 'ok' };
 }

@@ -47,7 +47,7 @@ export async function fixtureDirectory(generation: Generation): Promise<Director
       { pk: 11, username: 'bob', name: 'Bob Baker', email: 'bob@example.com', password: h.bob ?? '', groups: ['ops'] },
       { pk: 12, username: 'carol', name: 'Carol Cole', email: 'carol@example.com', password: h.carol ?? '', groups: ['searchers'] },
       { pk: 13, username: 'dave', name: 'Dave Dunn', email: 'dave@example.com', password: h.dave ?? '', is_active: false, groups: ['staff'] },
-      { pk: 14, username: 'erin', name: 'Erin Ek', email: 'erin@example.com', groups: ['admins', 'staff'] },
+      { pk: 14, username: 'erin', name: 'Erin Ek', email: 'erin@example.com', groups: ['admins', 'staff'], date_joined: '2024-05-06T07:08:09.123456Z' },
     ],
     certificates: [
       { name: 'ldap-cert', subject_alt_names: ['ldap.example.com'] },

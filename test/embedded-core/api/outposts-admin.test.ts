@@ -164,6 +164,10 @@ for (const generation of ['2026.2', '2023.10'] as const) {
       assert.deepEqual(r.body, { providers: ['Incorrect type. Expected pk value, received str.'] });
       r = await post({ ...ok, type: 'foo' });
       assert.deepEqual(r.body, { type: ['"foo" is not a valid choice.'] });
+      // `rac` exists from 2024.1 on; 2023.10's OutpostTypeEnum has proxy, ldap and radius only.
+      r = await post({ ...ok, type: 'rac' });
+      if (generation === '2023.10') assert.deepEqual([r.status, r.body], [400, { type: ['"rac" is not a valid choice.'] }]);
+      else assert.deepEqual([r.status, r.body], [400, { providers: ["Outpost type rac can't be used with LDAPProvider providers."] }]);
       r = await post({ ...ok, config: { log_level: 1 } });
       assert.deepEqual(r.body, {
         config: ['Failed to validate config: wrong value type for field "log_level" - should be "str" instead of value "1" of type "int"'],

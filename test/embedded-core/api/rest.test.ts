@@ -12,6 +12,8 @@ import type { Harness } from './harness.js';
 import { schemaErrors } from '../../helpers/openapi-validate.js';
 
 const GENERATIONS: Generation[] = ['2026.2', '2023.10'];
+const LDAP_ACCOUNT = `ak-outpost-${LDAP_OUTPOST.replace(/-/g, '')}`;
+const RADIUS_ACCOUNT = `ak-outpost-${RADIUS_OUTPOST.replace(/-/g, '')}`;
 
 for (const generation of GENERATIONS) {
   describe(`embedded core REST API (${generation})`, () => {
@@ -94,13 +96,14 @@ for (const generation of GENERATIONS) {
     });
 
     test('users: ordering, pagination envelope, exact filters', async () => {
+      // The outposts' service accounts (ak-outpost-<uuid hex>) are users too, first by username.
       const page1 = await h.call('GET', '/api/v3/core/users/?page_size=2', { token: LDAP_TOKEN });
-      assert.deepEqual(page1.body.pagination, { next: 2, previous: 0, count: 5, current: 1, total_pages: 3, start_index: 1, end_index: 2 });
-      assert.deepEqual(page1.body.results.map((u: { username: string }) => u.username), ['alice', 'bob']);
-      const page3 = await h.call('GET', '/api/v3/core/users/?page_size=2&page=3', { token: LDAP_TOKEN });
-      assert.deepEqual(page3.body.pagination, { next: 0, previous: 2, count: 5, current: 3, total_pages: 3, start_index: 5, end_index: 5 });
-      assert.deepEqual(page3.body.results.map((u: { username: string }) => u.username), ['erin']);
-      const beyond = await h.call('GET', '/api/v3/core/users/?page_size=2&page=4', { token: LDAP_TOKEN });
+      assert.deepEqual(page1.body.pagination, { next: 2, previous: 0, count: 7, current: 1, total_pages: 4, start_index: 1, end_index: 2 });
+      assert.deepEqual(page1.body.results.map((u: { username: string }) => u.username), [LDAP_ACCOUNT, RADIUS_ACCOUNT]);
+      const page4 = await h.call('GET', '/api/v3/core/users/?page_size=2&page=4', { token: LDAP_TOKEN });
+      assert.deepEqual(page4.body.pagination, { next: 0, previous: 3, count: 7, current: 4, total_pages: 4, start_index: 7, end_index: 7 });
+      assert.deepEqual(page4.body.results.map((u: { username: string }) => u.username), ['erin']);
+      const beyond = await h.call('GET', '/api/v3/core/users/?page_size=2&page=5', { token: LDAP_TOKEN });
       assert.deepEqual([beyond.status, beyond.body], [404, { detail: 'Invalid page.' }]);
 
       const names = async (query: string): Promise<string[]> => {
@@ -122,6 +125,18 @@ for (const generation of GENERATIONS) {
       assert.deepEqual(empty.body.pagination, { next: 0, previous: 0, count: 0, current: 1, total_pages: 1, start_index: 0, end_index: 0 });
     });
 
+    test("users: each outpost's service account, owner of its token", async () => {
+      const listed = await h.call('GET', `/api/v3/core/users/?username=${LDAP_ACCOUNT}`, { token: LDAP_TOKEN });
+      const account = listed.body.results[0];
+      assert.equal(account.name, 'Outpost ldap-outpost Service-Account');
+      assert.equal(account.type, 'internal_service_account');
+      assert.equal(account.path, 'goauthentik.io/outposts');
+      assert.deepEqual([account.email, account.is_active, account.is_superuser, account.groups], ['', true, false, []]);
+      assert.equal(account.pk, 15, 'the next pk after the file users');
+      const me = await h.call('GET', '/api/v3/core/users/me/', { token: LDAP_TOKEN });
+      assert.deepEqual([me.body.user.pk, me.body.user.username, me.body.user.type], [15, LDAP_ACCOUNT, 'internal_service_account']);
+    });
+
     test('users: an unknown groups_by_name is a 400, as in authentik', async () => {
       const r = await h.call('GET', '/api/v3/core/users/?groups_by_name=staff&groups_by_name=nope', { token: LDAP_TOKEN });
       assert.equal(r.status, 400);
@@ -134,6 +149,11 @@ for (const generation of GENERATIONS) {
       assert.equal(r.body.is_superuser, true, 'superuser through the admins group');
       assert.equal(r.body.groups_obj.length, 2);
       const alice = await h.call('GET', '/api/v3/core/users/10/', { token: LDAP_TOKEN });
+      if (generation === '2026.2') {
+        assert.equal(r.body.date_joined, '2024-05-06T07:08:09.123456Z', "microseconds, as Django's DateTimeField writes them");
+        // Load-time dates come from a microsecond clock (no fraction only when it is exactly zero).
+        assert.match(alice.body.last_updated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z$/);
+      }
       assert.match(alice.body.uid, /^[0-9a-f]{64}$/);
       if (generation === '2026.2') {
         const lean = await h.call('GET', '/api/v3/core/users/?username=alice&include_groups=false', { token: LDAP_TOKEN });

@@ -22,7 +22,7 @@ describe('generated directories', () => {
     assert.deepEqual(a, b);
     assert.notDeepEqual(a.users, c.users);
     const dir = await buildDirectory(a, { baseDir: '.', resolveCertificate: noCert });
-    assert.equal(dir.users.size, 51);
+    assert.equal(dir.users.size, 51 + 2, 'and the two outposts\' service accounts');
     assert.equal(dir.groups.size, 30);
     const user = dir.userByUsername(generatedUsername(17));
     assert.ok(user);
@@ -46,7 +46,7 @@ describe('generated directories', () => {
     const file = await generateDirectory({ users: 100_000, groups: 10_000, groupsPerUser: 3, seed: 1, iterations: 1 });
     assert.equal(file.users?.length, 100_001);
     const dir = await buildDirectory(file, { baseDir: '.', resolveCertificate: noCert });
-    assert.equal(dir.users.size, 100_001);
+    assert.equal(dir.users.size, 100_001 + 2, 'and the two outposts\' service accounts');
     assert.equal(dir.groups.size, 10_000);
     const last = dir.userByUsername(generatedUsername(100_000));
     assert.ok(last);

@@ -45,7 +45,7 @@ function noCert(): Promise<CertificateMaterial> {
 }
 
 function opts(extra: Partial<BuildDirectoryOptions> = {}): BuildDirectoryOptions {
-  return { baseDir: workDir, resolveCertificate: noCert, now: () => NOW, env: {}, ...extra };
+  return { baseDir: workDir, resolveCertificate: noCert, now: () => NOW.getTime(), env: {}, ...extra };
 }
 
 function base(): AnyFile {
@@ -139,6 +139,17 @@ describe('directory loader: errors name the path', () => {
     ['duplicate outpost name', (f) => (f.outposts.push({ ...f.outposts[0], token: 'other' }), f), 'outposts[1].name: duplicate outpost name "o1" (also outposts[0])'],
     ['cert file without key', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'a.crt' }]), f), 'certificates[0]: certificate_file and key_file must be given together (or both omitted to generate one)'],
     ['missing cert file', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'none.crt', key_file: 'a.key' }]), f), /^certificates\[0\]\.certificate_file: cannot read /],
+    ['missing username', (f) => (delete f.users[1].username, f), 'users[1].username: required'],
+    ['empty name', (f) => (f.groups[0].name = '', f), 'groups[0].name: must not be empty'],
+    ['long username', (f) => (f.users[0].username = 'u'.repeat(151), f), 'users[0].username: longer than 150 characters'],
+    ['integer expected', (f) => (f.users[0].pk = 1.5, f), 'users[0].pk: expected an integer, got a number'],
+    ['unknown provider type', (f) => (f.providers[0].type = 'oauth2', f), 'providers[0].type: expected one of "ldap", "radius"'],
+    ['missing provider type', (f) => (delete f.providers[0].type, f), 'providers[0].type: required'],
+    ['unknown key in a nested mapping', (f) => (f.providers[0].search_full_directory = { user: [] }, f), 'providers[0].search_full_directory.user: unknown key'],
+    ['non-finite number deep in attributes', (f) => (f.groups[0].attributes = { a: [1, { b: Infinity }] }, f), 'groups[0].attributes.a[1].b: numbers must be finite'],
+    ['attributes not a mapping', (f) => (f.groups[0].attributes = ['x'], f), 'groups[0].attributes: expected a mapping, got a list'],
+    ['bad outpost type', (f) => (f.outposts[0].type = 'proxy', f), 'outposts[0].type: expected one of "ldap", "radius"'],
+    ['duplicate static token', (f) => (f.users[0].static_tokens = ['a', 'a'], f), 'users[0].static_tokens[1]: duplicate entry "a"'],
     ['mismatched key', (f) => ((f.certificates = [{ name: 'c', certificate_file: 'a.crt', key_file: 'b.key' }]), f), 'certificates[0]: private key does not match the certificate'],
   ];
   for (const [name, mutate, message] of cases) {
@@ -172,7 +183,13 @@ describe('directory loader: defaults and indexes', () => {
     assert.deepEqual([...dir.flows.keys()].sort(), ['default-authentication-flow', 'default-invalidation-flow', 'default-provider-invalidation-flow']);
     const auth = dir.flows.get('default-authentication-flow');
     assert.deepEqual(auth?.stages.map((s) => s.kind), ['identification', 'password', 'authenticator_validate', 'user_login']);
-    assert.deepEqual(auth?.stages[0], { kind: 'identification', name: 'default-authentication-identification', user_fields: ['username', 'email'], password_stage: false });
+    assert.deepEqual(auth?.stages[0], {
+      kind: 'identification',
+      name: 'default-authentication-identification',
+      user_fields: ['username', 'email'],
+      password_stage: false,
+      binding: { evaluateOnPlan: false, reEvaluatePolicies: true, policies: { mode: 'any', bindings: [] } },
+    });
     assert.deepEqual(dir.flows.get('default-invalidation-flow')?.stages.map((s) => s.kind), ['user_logout']);
     assert.equal(dir.flows.get('default-provider-invalidation-flow')?.stages.length, 0);
     const generation2023 = await buildDirectory({ version: 1, core: { generation: '2023.10' } }, opts());
@@ -214,7 +231,7 @@ describe('directory loader: defaults and indexes', () => {
     assert.equal(alice.isActive, true);
     assert.equal(alice.type, 'internal');
     assert.equal(alice.path, 'users');
-    assert.deepEqual(alice.dateJoined, NOW);
+    assert.equal(alice.dateJoined.toDrf(), '2025-01-02T03:04:05Z');
     const staff = dir.groupByName('staff');
     assert.ok(staff);
     const expectedNum = Number(BigInt(`0x${staff.pk.replace(/-/g, '')}`).toString().slice(0, 5));
@@ -344,7 +361,7 @@ describe('directory loader: reloads', () => {
     const alice = first.userByUsername('alice')!;
     alice.totp[0]!.lastUsedStep = 123;
     alice.staticTokens[0]!.tokens.delete('one');
-    first.outposts.set('11111111-2222-4333-8444-555555555555', {
+    first.putOutpost({
       uuid: '11111111-2222-4333-8444-555555555555',
       name: 'made-by-admin',
       type: 'ldap',
@@ -367,6 +384,62 @@ describe('directory loader: reloads', () => {
     // The admin-made outpost is not "from the file" in the new directory either.
     const third = await buildDirectory(base(), opts({ previous: second }));
     assert.deepEqual([...third.outposts.values()].map((o) => o.name).sort(), ['made-by-admin', 'o1']);
+  });
+});
+
+describe('outpost service accounts', () => {
+  const accountOf = (uuid: string): string => `ak-outpost-${uuid.replace(/-/g, '')}`;
+
+  test('every outpost owns one (authentik\'s Outpost.user); the admin API adds, renames and removes them', async () => {
+    const dir = await buildDirectory(base(), opts());
+    const o1 = [...dir.outposts.values()][0]!;
+    const account = dir.outpostUser(o1.uuid)!;
+    assert.equal(account.username, accountOf(o1.uuid));
+    assert.deepEqual(
+      [account.pk, account.name, account.type, account.path, account.email, account.passwordHash, account.isActive, account.groups],
+      [3, 'Outpost o1 Service-Account', 'internal_service_account', 'goauthentik.io/outposts', '', null, true, []],
+    );
+    assert.equal(dir.userByUsername(account.username), account);
+    assert.equal(account.dateJoined.toDrf(), '2025-01-02T03:04:05Z');
+
+    const revision = dir.revision;
+    const uuid = '22222222-3333-4444-8555-666666666666';
+    dir.putOutpost({ uuid, name: 'new', type: 'radius', providers: [], token: 't2', config: {}, managed: null });
+    const added = dir.outpostUser(uuid)!;
+    assert.equal(added.pk, 4);
+    assert.ok(dir.revision > revision);
+    const outpost = dir.outposts.get(uuid)!;
+    outpost.name = 'renamed';
+    dir.putOutpost(outpost);
+    assert.equal(dir.userByUsername(accountOf(uuid))?.name, 'Outpost renamed Service-Account');
+    dir.removeOutpost(uuid);
+    assert.equal(dir.users.has(4), false);
+    assert.equal(dir.userByUsername(accountOf(uuid)), undefined);
+    assert.ok(dir instanceof EmbeddedDirectory);
+    assert.equal(dir.userByUsernameFolded(accountOf(uuid).toUpperCase()), undefined);
+  });
+
+  test('a reload keeps the account\'s pk and dates; a file user of that name is taken over', async () => {
+    const first = await buildDirectory(base(), opts());
+    const o1 = [...first.outposts.values()][0]!;
+    const before = first.outpostUser(o1.uuid)!;
+    const f = base();
+    f.users.push({ username: 'carol', pk: 10 });
+    const second = await buildDirectory(f, opts({ previous: first, now: () => NOW.getTime() + 60_000 }));
+    const after = second.outpostUser(o1.uuid)!;
+    assert.deepEqual([after.pk, after.dateJoined.toDrf()], [before.pk, before.dateJoined.toDrf()]);
+    // A file user taking the pk moves the account to a free one; its dates stay.
+    f.users.push({ username: 'dave' });
+    const third = await buildDirectory(f, opts({ previous: second, now: () => NOW.getTime() + 120_000 }));
+    const moved = third.outpostUser(o1.uuid)!;
+    assert.deepEqual([third.userByUsername('dave')?.pk, moved.pk, moved.dateJoined.toDrf()], [3, 11, before.dateJoined.toDrf()]);
+
+    const g = base();
+    g.users.push({ username: accountOf(o1.uuid), name: 'typed by hand', password: 'pbkdf2_sha256$1000$salt$' + 'A'.repeat(43) + '=', groups: ['staff'] });
+    const fourth = await buildDirectory(g, opts());
+    const taken = fourth.outpostUser(o1.uuid)!;
+    assert.deepEqual([taken.pk, taken.name, taken.type, taken.passwordHash], [3, 'Outpost o1 Service-Account', 'internal_service_account', null]);
+    assert.equal(fourth.users.size, 3);
   });
 });
 

@@ -20,10 +20,10 @@ async function directoryFile(generation: Generation): Promise<DirectoryFile> {
   return {
     version: 1,
     core: { generation },
-    groups: [{ name: 'admins', is_superuser: true }],
+    groups: [{ name: 'admins', is_superuser: true }, { name: 'staff' }, { name: 'engineering', parents: ['staff'] }],
     users: [
-      { username: 'alice', email: 'Alice@Example.com', password: await pw('alice-pw') },
-      { username: 'carol', password: await pw('carol-pw'), totp: [{ secret: TOTP_SECRET }] },
+      { username: 'alice', email: 'Alice@Example.com', password: await pw('alice-pw'), groups: ['engineering'] },
+      { username: 'carol', password: await pw('carol-pw'), totp: [{ secret: TOTP_SECRET }], groups: ['staff'] },
       { username: 'dan', password: await pw('dan-pw'), static_tokens: ['static-1', 'static-2'] },
       { username: 'erin', password: await pw('erin-pw'), duo: [{ auto_approve: true }] },
       { username: 'frank', password: await pw('frank-pw'), duo: [{ auto_approve: false }], totp: [{ secret: TOTP_SECRET }] },
@@ -41,6 +41,41 @@ async function directoryFile(generation: Generation): Promise<DirectoryFile> {
       { slug: 'superusers', authentication: 'require_superuser', designation: 'authorization', stages: [{ kind: 'deny' }] },
       { slug: 'strict-mfa', stages: [{ kind: 'identification' }, { kind: 'password' }, { kind: 'authenticator_validate', not_configured_action: 'deny' }, { kind: 'user_login' }] },
       { slug: 'anonymous-only', authentication: 'require_unauthenticated', stages: [{ kind: 'identification' }, { kind: 'user_login' }] },
+      // Policy bindings (engine.ts, policies.ts).
+      { slug: 'staff-only', policy_bindings: [{ group: 'staff' }], stages: [{ kind: 'identification' }, { kind: 'password' }, { kind: 'user_login' }] },
+      {
+        slug: 'mfa-unless-staff',
+        stages: [
+          { kind: 'identification' },
+          { kind: 'password' },
+          { kind: 'authenticator_validate', not_configured_action: 'deny', policy_bindings: [{ group: 'staff', negate: true }] },
+          { kind: 'user_login' },
+        ],
+      },
+      {
+        slug: 'deny-staff',
+        stages: [
+          { kind: 'identification' },
+          { kind: 'password' },
+          { kind: 'deny', deny_message: 'Staff use the other door', policy_bindings: [{ group: 'staff' }, { user: 'dan', enabled: false }] },
+          { kind: 'user_login' },
+        ],
+      },
+      {
+        slug: 'deny-on-plan',
+        stages: [
+          { kind: 'identification' },
+          { kind: 'password' },
+          {
+            kind: 'deny',
+            deny_message: 'Only alice',
+            evaluate_on_plan: true,
+            re_evaluate_policies: false,
+            policy_bindings: [{ user: 'alice', negate: true }],
+          },
+          { kind: 'user_login' },
+        ],
+      },
     ],
     providers: [{ type: 'radius', name: 'radius', shared_secret: 'secret' }],
     outposts: [{ name: 'radius-outpost', type: 'radius', providers: ['radius'], token: 'outpost-token' }],
@@ -527,5 +562,55 @@ describe('flow executor: 2023.10 generation', () => {
     const denied = body(await new Client(h, 'denied').get());
     assert.equal(denied['type'], 'native');
     assert.equal(denied['component'], 'ak-stage-access-denied');
+  });
+});
+
+describe('flow executor: policy bindings', () => {
+  test('a flow\'s bindings are checked when the plan is made, with the session\'s user: an anonymous start is refused', async () => {
+    const h = await harness();
+    const anonymous = new Client(h, 'staff-only');
+    const denied = body(await anonymous.get());
+    assert.deepEqual([denied['component'], denied['error_message'], denied['pending_user']], ['ak-stage-access-denied', 'Flow does not apply to current user.', '']);
+    assert.equal(anonymous.cookie, undefined, 'no plan, no session');
+
+    // A session of a member (alice: engineering, inside staff) gets a plan; a non-member's authentication flow is
+    // simply done, as authentik's executor does for an authenticated user.
+    const alice = new Client(h);
+    await alice.follow(await passwordLogin(alice, 'alice', 'alice-pw'));
+    assert.equal(component(await new Client(h, 'staff-only', { cookie: alice.cookie }).get()), 'ak-stage-identification');
+    const root = new Client(h);
+    await root.follow(await passwordLogin(root, 'root', 'root-pw'));
+    assert.deepEqual(body(await new Client(h, 'staff-only', { cookie: root.cookie }).get()), { component: 'xak-flow-redirect', to: '/' });
+  });
+
+  test('a stage binding that fails for the pending user skips the stage (MFA not asked of staff), it does not deny', async () => {
+    const h = await harness();
+    const carol = new Client(h, 'mfa-unless-staff');
+    const afterPassword = await passwordLogin(carol, 'carol', 'carol-pw');
+    assert.equal(afterPassword.status, 302);
+    assert.deepEqual(body(await carol.follow(afterPassword)), { component: 'xak-flow-redirect', to: '/' }, 'carol (staff) skips the TOTP stage');
+    assert.equal(sessionUser(h.directory, h.sessions.fromCookie(carol.cookie))?.username, 'carol');
+
+    const frank = new Client(h, 'mfa-unless-staff');
+    assert.equal(component(await frank.follow(await passwordLogin(frank, 'frank', 'frank-pw'))), 'ak-stage-authenticator-validate');
+    const root = new Client(h, 'mfa-unless-staff');
+    const refused = body(await root.follow(await passwordLogin(root, 'root', 'root-pw')));
+    assert.equal(refused['component'], 'ak-stage-access-denied', 'root has no device and the stage denies unconfigured users');
+  });
+
+  test('a deny stage bound to a group denies its members (nested too) after the password; a disabled binding counts for nothing', async () => {
+    const h = await harness();
+    const alice = new Client(h, 'deny-staff');
+    const denied = body(await alice.follow(await passwordLogin(alice, 'alice', 'alice-pw')));
+    assert.deepEqual([denied['component'], denied['error_message'], denied['pending_user']], ['ak-stage-access-denied', 'Staff use the other door', 'alice']);
+    const dan = new Client(h, 'deny-staff');
+    assert.deepEqual(body(await dan.follow(await passwordLogin(dan, 'dan', 'dan-pw'))), { component: 'xak-flow-redirect', to: '/' });
+  });
+
+  test('evaluate_on_plan checks the binding once, when planning, when nobody is known yet', async () => {
+    const h = await harness();
+    // "everyone but alice" is decided for the anonymous planner: the deny stage stays, and alice meets it.
+    const alice = new Client(h, 'deny-on-plan');
+    assert.equal(body(await alice.follow(await passwordLogin(alice, 'alice', 'alice-pw')))['error_message'], 'Only alice');
   });
 });
