@@ -195,6 +195,8 @@ export const RADIUS_LIMITS = Object.freeze({
   duplicateCacheEntries: 16_384,
   /** Client addresses remembered as sending Message-Authenticator (policy 'auto'); the oldest is forgotten beyond. */
   messageAuthenticatorClients: 65_536,
+  /** Source addresses in no client network warned about per refresh (each once); the rest are only counted. */
+  unknownClientWarnings: 1_024,
   /** Whole Access-Request: every flow exchange and the access check (also at most 3 × AUTHENTIK_CORE_TIMEOUT_MS). */
   accessTimeoutMs: 30_000,
 });

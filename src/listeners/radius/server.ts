@@ -12,11 +12,13 @@ import type { MessageAuthenticatorPolicy } from '../../config/env.js';
 import { RADIUS_LIMITS } from '../../config/limits.js';
 import type { Logger } from '../../observability/log.js';
 import {
+  Attr,
   Code,
   answerStatusServer,
   checkMessageAuthenticator,
   codeName,
   decodePacket,
+  getAttribute,
   verifyRequestAuthenticator,
   type RadiusPacket,
   type RadiusService,
@@ -93,6 +95,8 @@ export class RadiusListener<T extends RadiusClient> {
   readonly #maClients = new Set<string>();
   readonly #sockets: dgram.Socket[] = [];
   readonly #bound: BoundRadiusSocket[] = [];
+  readonly #warned = new Set<string>();
+  #warnedFor: ClientTable<T> | undefined;
   #inProgress = 0;
   #closed = false;
 
@@ -149,9 +153,10 @@ export class RadiusListener<T extends RadiusClient> {
     if (this.#closed) return;
     if (datagram.length > RADIUS_LIMITS.maxDatagramBytes) return this.#drop('oversize', service);
     const address = rinfo.address.replace(MAPPED_V4, '$1');
-    const client = this.#options.clients().match(address);
+    const clients = this.#options.clients();
+    const client = clients.match(address);
     if (client === undefined) {
-      this.#log.warn({ client: address, port: rinfo.port }, 'RADIUS packet from an address in no client network, dropped');
+      this.#warnUnknown(clients, address);
       return this.#drop('unknown_client', service);
     }
     let packet: RadiusPacket;
@@ -169,7 +174,11 @@ export class RadiusListener<T extends RadiusClient> {
       this.#log.info({ client: address, code: codeName(packet.code) }, 'Invalid message authenticator, dropped');
       return this.#drop('bad_message_authenticator', service);
     }
-    if (ma === 'absent' && (packet.code === Code.StatusServer || (packet.code === Code.AccessRequest && this.#requiresMa(address)))) {
+    // RFC 3579 section 3.3: EAP-Message requires Message-Authenticator; RFC 5997: so does Status-Server.
+    const mustHaveMa =
+      packet.code === Code.StatusServer ||
+      (packet.code === Code.AccessRequest && (this.#requiresMa(address) || getAttribute(packet, Attr.EapMessage) !== undefined));
+    if (ma === 'absent' && mustHaveMa) {
       return this.#drop('missing_message_authenticator', service);
     }
     if (ma === 'valid' && packet.code === Code.AccessRequest) this.#rememberMaClient(address);
@@ -202,6 +211,17 @@ export class RadiusListener<T extends RadiusClient> {
       this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'RADIUS handler failed, no answer sent');
       return undefined;
     }
+  }
+
+  /** One warning per unknown address per client table (a refresh starts over), at most a bounded number. */
+  #warnUnknown(clients: ClientTable<T>, address: string): void {
+    if (clients !== this.#warnedFor) {
+      this.#warnedFor = clients;
+      this.#warned.clear();
+    }
+    if (this.#warned.has(address) || this.#warned.size >= RADIUS_LIMITS.unknownClientWarnings) return;
+    this.#warned.add(address);
+    this.#log.warn({ client: address }, 'RADIUS packet from an address in no client network, dropped (warned once per address)');
   }
 
   #requiresMa(address: string): boolean {
