@@ -123,9 +123,12 @@ export class RadiusListener<T extends RadiusClient> {
     const v6 = host === '' || isIP(host) === 6;
     const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
+      socket.once('error', (err) => {
+        socket.close();
+        reject(err);
+      });
       socket.bind({ address: host === '' ? '::' : host, port }, () => {
-        socket.off('error', reject);
+        socket.removeAllListeners('error');
         resolve();
       });
     });
