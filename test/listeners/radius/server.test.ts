@@ -1,6 +1,7 @@
 /** The RADIUS listener's intake on loopback with a scripted handler: what is dropped, what is answered. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import type { MessageAuthenticatorPolicy } from '../../../src/config/env.js';
 import { buildClientTable } from '../../../src/listeners/radius/clients.js';
 import { RadiusListener, type RadiusClient, type RadiusDropReason, type RadiusRequest } from '../../../src/listeners/radius/server.js';
@@ -99,6 +100,26 @@ test('beyond the cap on requests in progress, new requests are dropped as overlo
     assert.equal(t.drops.at(-1), 'overload');
     release();
     assert.equal((await first)?.[0], Code.AccessAccept);
+  } finally {
+    await t.l.close();
+  }
+});
+
+test('every interface (dual-stack udp6): an IPv4 client is matched by its IPv4 address, ::1 by its own', async () => {
+  const t = listener('auto');
+  const { port } = await t.l.listen('', 0, 'authentication');
+  try {
+    assert.equal((await ask(papRequest('a', 'b', SECRET, { identifier: 1 }).datagram, { port }))?.[0], Code.AccessAccept);
+    const socket = dgram.createSocket('udp6');
+    await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
+    socket.send(papRequest('a', 'b', SECRET, { identifier: 2 }).datagram, port, '::1');
+    const dropped = new Promise<void>((resolve) => {
+      const poll = (): void => void (t.drops.includes('unknown_client') ? resolve() : setTimeout(poll, 10));
+      poll();
+    });
+    // ::1 is in no client network of this listener (127.0.0.0/8 only): dropped, not answered.
+    await dropped;
+    socket.close();
   } finally {
     await t.l.close();
   }
