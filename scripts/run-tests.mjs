@@ -14,6 +14,7 @@ const systemDeps = [
   { pkg: 'ldap-utils', probe: ['ldapsearch', ['-VV']] },
   { pkg: 'python3-ldap3', probe: ['/usr/bin/python3', ['-c', 'import ldap3']] },
   { pkg: 'openssl', probe: ['openssl', ['version']] },
+  { pkg: 'freeradius-utils', probe: ['radclient', ['-v']] },
 ];
 
 function works([cmd, args]) {

@@ -17,6 +17,7 @@ import { connectHost, formatListenAddress, parseListenAddress, type ListenAddres
 import type { LogRoot } from './observability/log.js';
 import type { MetricsRegistry } from './observability/metrics.js';
 import { moduleFactories } from './providers/modules.js';
+import { RadiusModule } from './providers/radius/module.js';
 import { startOutpost, type RunningOutpost } from './run.js';
 import type { CoarseTimers } from './util/coarse-timers.js';
 
@@ -120,6 +121,17 @@ function banner(core: EmbeddedCore, config: OutpostConfig, outposts: readonly Ru
     if (ldaps !== undefined) {
       lines.push(`  LDAPTLS_CACERT=${ca} ldapwhoami -x -H ${uri('ldaps', ldaps, 'localhost')} -D 'cn=bob,ou=users,${base}' -w bob-demo`);
     }
+    lines.push('');
+  }
+  for (const outpost of outposts) {
+    const radius = outpost.controller.module;
+    if (!(radius instanceof RadiusModule)) continue;
+    const auth = radius.boundSockets.find((b) => b.service === 'authentication');
+    const provider = radius.providers[0];
+    if (auth === undefined || provider === undefined) continue;
+    const target = formatListenAddress({ host: connectHost(auth.address === '::' ? '' : auth.address), port: auth.port });
+    lines.push('Try RADIUS (PAP; carol appends ";<TOTP code>" to her password):');
+    lines.push(`  radtest alice alice-demo ${target} 0 ${provider.secret}`);
     lines.push('');
   }
   lines.push('Stop with Ctrl-C.', '');

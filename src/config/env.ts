@@ -54,6 +54,7 @@ export interface OutpostConfig {
   };
   readonly logLevel: LogLevel;
   readonly ldap: { readonly pageSize: number; readonly requireTls: boolean };
+  readonly radius: { readonly requireMessageAuthenticator: MessageAuthenticatorPolicy };
   readonly coreTimeoutMs: number;
   /** GIT_BUILD_HASH, '' when unset. */
   readonly buildHash: string;
@@ -65,6 +66,12 @@ export interface OutpostConfig {
    */
   readonly workers: number;
 }
+
+/**
+ * AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: must an Access-Request carry Message-Authenticator?
+ * 'auto': only from a client address that has sent one valid Message-Authenticator before.
+ */
+export type MessageAuthenticatorPolicy = 'true' | 'false' | 'auto';
 
 const DEFAULTS = {
   AUTHENTIK_LISTEN__LDAP: '0.0.0.0:3389',
@@ -118,6 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): OutpostConfig {
     ldap: Object.freeze({
       pageSize: parseInteger('AUTHENTIK_LDAP__PAGE_SIZE', read('AUTHENTIK_LDAP__PAGE_SIZE'), 50, 1, CORE_API_LIMITS.pageSizeMax),
       requireTls: parseBool('AUTHENTIK_LDAP__REQUIRE_TLS', read('AUTHENTIK_LDAP__REQUIRE_TLS'), false),
+    }),
+    radius: Object.freeze({
+      requireMessageAuthenticator: parseMessageAuthenticatorPolicy(read('AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR')),
     }),
     coreTimeoutMs,
     buildHash: read('GIT_BUILD_HASH') ?? '',
@@ -228,6 +238,11 @@ function parseBool(name: string, value: string | undefined, fallback: boolean): 
     default:
       throw new ConfigError(name, `${quote(value)} is not a boolean (true or false)`);
   }
+}
+
+function parseMessageAuthenticatorPolicy(value: string | undefined): MessageAuthenticatorPolicy {
+  if (value === undefined || value.trim().toLowerCase() === 'auto') return 'auto';
+  return parseBool('AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR', value.trim(), false) ? 'true' : 'false';
 }
 
 function parseWorkers(value: string | undefined): number {

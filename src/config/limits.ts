@@ -184,6 +184,23 @@ export const LDAP_LIMITS = Object.freeze({
   maxConcurrentUnbindFlows: 64,
 });
 
+/** RADIUS listener and provider (src/listeners/radius, src/providers/radius). */
+export const RADIUS_LIMITS = Object.freeze({
+  /** Largest datagram read (RFC 2865 section 3); longer ones are dropped. */
+  maxDatagramBytes: 4_096,
+  /** Requests being answered at once per outpost; more are dropped (the NAS retransmits) and counted. */
+  maxRequestsInProgress: 1_024,
+  /** Answers kept for retransmissions (RFC 5080 section 2.2.2), keyed by source, Identifier and authenticator. */
+  duplicateCacheMs: 5_000,
+  duplicateCacheEntries: 16_384,
+  /** Client addresses remembered as sending Message-Authenticator (policy 'auto'); the oldest is forgotten beyond. */
+  messageAuthenticatorClients: 65_536,
+  /** Source addresses in no client network warned about per refresh (each once); the rest are only counted. */
+  unknownClientWarnings: 1_024,
+  /** Whole Access-Request: every flow exchange and the access check (also at most 3 × AUTHENTIK_CORE_TIMEOUT_MS). */
+  accessTimeoutMs: 30_000,
+});
+
 /** The directory model (src/directory): memory kept beside the entries, and how deep attribute values nest. */
 export const DIRECTORY_LIMITS = Object.freeze({
   /** Encoded `*` entries kept per snapshot; the rest are encoded per request. */

@@ -1,5 +1,5 @@
 /**
- * The listener modules this build can run, by outpost type: LDAP only so far (the controller refuses an outpost of
+ * The listener modules this build can run, by outpost type: LDAP and RADIUS (the controller refuses an outpost of
  * another type, naming the supported ones).
  */
 import type { OutpostConfig } from '../config/env.js';
@@ -9,6 +9,7 @@ import type { CoarseTimers } from '../util/coarse-timers.js';
 import type { ModuleFactories } from '../outpost/module.js';
 import { LdapModule } from './ldap/module.js';
 import type { BindShare } from './ldap/bind-share.js';
+import { RadiusModule } from './radius/module.js';
 
 /** Process-wide things a module may need beyond its ModuleContext. */
 export interface ModuleDeps {
@@ -23,5 +24,6 @@ export interface ModuleDeps {
 export function moduleFactories(deps: ModuleDeps): ModuleFactories {
   return {
     ldap: (ctx) => new LdapModule(ctx, { config: deps.config, timers: deps.timers, ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}) }),
+    radius: (ctx) => new RadiusModule(ctx, { config: deps.config }),
   };
 }

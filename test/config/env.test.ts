@@ -80,6 +80,16 @@ describe('loadConfig values', () => {
       check: (c) => assert.deepEqual([c.insecure, c.ldap.requireTls], [false, true]),
     },
     {
+      name: 'RADIUS Message-Authenticator policy: auto by default, booleans, auto in any case',
+      env: {},
+      check: (c) => {
+        assert.equal(c.radius.requireMessageAuthenticator, 'auto');
+        assert.equal(loadConfig({ AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'yes' }).radius.requireMessageAuthenticator, 'true');
+        assert.equal(loadConfig({ AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'false' }).radius.requireMessageAuthenticator, 'false');
+        assert.equal(loadConfig({ AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'AUTO' }).radius.requireMessageAuthenticator, 'auto');
+      },
+    },
+    {
       name: 'listen list, IPv6 brackets, duplicates dropped',
       env: { AUTHENTIK_LISTEN__LDAP: '[::]:3389, 127.0.0.1:3390,[::]:3389' },
       check: (c) => assert.deepEqual(c.listen.ldap, [{ host: '::', port: 3389 }, { host: '127.0.0.1', port: 3390 }]),
@@ -157,6 +167,7 @@ describe('loadConfig errors name the variable in one line', () => {
     ['token with whitespace', { ...HOST, AUTHENTIK_TOKEN: 'a b' }, 'AUTHENTIK_TOKEN: contains whitespace or control characters'],
     ['bool', { AUTHENTIK_INSECURE: 'maybe' }, 'AUTHENTIK_INSECURE: "maybe" is not a boolean (true or false)'],
     ['require tls bool', { AUTHENTIK_LDAP__REQUIRE_TLS: '2' }, 'AUTHENTIK_LDAP__REQUIRE_TLS: "2" is not a boolean (true or false)'],
+    ['radius MA policy', { AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: 'sometimes' }, 'AUTHENTIK_RADIUS__REQUIRE_MESSAGE_AUTHENTICATOR: "sometimes" is not a boolean (true or false)'],
     ['page size zero', { AUTHENTIK_LDAP__PAGE_SIZE: '0' }, 'AUTHENTIK_LDAP__PAGE_SIZE: "0" must be an integer from 1 to 1000'],
     ['page size too big', { AUTHENTIK_LDAP__PAGE_SIZE: '1001' }, 'AUTHENTIK_LDAP__PAGE_SIZE: "1001" must be an integer from 1 to 1000'],
     ['page size not a number', { AUTHENTIK_LDAP__PAGE_SIZE: '5e1' }, 'AUTHENTIK_LDAP__PAGE_SIZE: "5e1" must be an integer from 1 to 1000'],

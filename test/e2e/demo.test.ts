@@ -19,6 +19,8 @@ test('npm start serves the demo and every printed command works as printed', asy
     AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${await freePort()}`,
     AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
     AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${await freePort()}`,
     AKO_CERTS_DIR: join(dir, 'certs'),
     TMPDIR: dir,
   };
@@ -41,6 +43,13 @@ test('npm start serves the demo and every printed command works as printed', asy
       assert.equal(r.code, 0, `${command}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, /dn:|result: 0 Success/, command);
     }
+    const radtest = output()
+      .split('\n')
+      .filter((l) => l.startsWith('  radtest '))
+      .map((l) => l.trim());
+    assert.equal(radtest.length, 1, output());
+    const r = await run('bash', ['-c', radtest[0]!]);
+    assert.match(r.stdout, /Received Access-Accept/, `${radtest[0]}\n${r.stdout}\n${r.stderr}`);
     const health = await run(process.execPath, [MAIN, 'healthcheck'], env);
     assert.equal(health.code, 0, health.stderr);
   } finally {

@@ -1,7 +1,7 @@
 /**
  * A whole system on loopback for end-to-end tests: the embedded core on an ephemeral port and an outpost
  * started against it over HTTP and WebSocket (exactly like against a remote core), its LDAP and LDAPS listeners
- * on ephemeral ports. Logs are captured for assertions and secret scans.
+ * (or, with the RADIUS outpost's token, its RADIUS sockets) on ephemeral ports. Logs are captured for assertions and secret scans.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { MetricsRegistry } from '../../src/observability/metrics.js';
 import { moduleFactories } from '../../src/providers/modules.js';
 import { startOutpost, type RunningOutpost } from '../../src/run.js';
 import { LdapModule } from '../../src/providers/ldap/module.js';
+import { RadiusModule } from '../../src/providers/radius/module.js';
 import { CoarseTimers } from '../../src/util/coarse-timers.js';
 import { LDAP_OUTPOST_TOKEN, testDirectory, type TestDirectoryOptions } from './directories.js';
 import { LogCapture } from './log-capture.js';
@@ -44,6 +45,10 @@ export interface Stack {
   /** CA of the embedded core (LDAPTLS_CACERT). */
   caPath: string;
   ldapModule(): LdapModule;
+  /** RADIUS outpost only: the module, and its authentication and accounting ports. */
+  radiusModule(): RadiusModule;
+  radiusPort: number;
+  radiusAccountingPort: number;
   stop(): Promise<void>;
 }
 
@@ -60,6 +65,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AUTHENTIK_TOKEN: options.token ?? LDAP_OUTPOST_TOKEN,
     AUTHENTIK_LISTEN__LDAP: '127.0.0.1:0',
     AUTHENTIK_LISTEN__LDAPS: '127.0.0.1:0',
+    AUTHENTIK_LISTEN__RADIUS: '127.0.0.1:0',
+    AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: '127.0.0.1:0',
     AUTHENTIK_LISTEN__METRICS: '127.0.0.1:0',
     AUTHENTIK_CORE_TIMEOUT_MS: '5000',
     ...options.env,
@@ -91,9 +98,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (!(m instanceof LdapModule)) throw new Error('the outpost does not run the LDAP module');
     return m;
   };
-  const bound = ldapModule().boundAddresses;
-  const ldapPort = bound.find((b) => b.mode === 'ldap')!.port;
-  const ldapsPort = bound.find((b) => b.mode === 'ldaps')!.port;
+  const radiusModule = (): RadiusModule => {
+    const m = outpost.controller.module;
+    if (!(m instanceof RadiusModule)) throw new Error('the outpost does not run the RADIUS module');
+    return m;
+  };
+  const ldap = outpost.controller.module instanceof LdapModule ? ldapModule().boundAddresses : [];
+  const ldapPort = ldap.find((b) => b.mode === 'ldap')?.port ?? 0;
+  const ldapsPort = ldap.find((b) => b.mode === 'ldaps')?.port ?? 0;
+  const radius = outpost.controller.module instanceof RadiusModule ? radiusModule().boundSockets : [];
+  const radiusPort = radius.find((b) => b.service === 'authentication')?.port ?? 0;
+  const radiusAccountingPort = radius.find((b) => b.service === 'accounting')?.port ?? 0;
   return {
     core,
     outpost,
@@ -107,6 +122,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ldapsPort,
     caPath: join(certsDir, 'ca.pem'),
     ldapModule,
+    radiusModule,
+    radiusPort,
+    radiusAccountingPort,
     stop: async () => {
       await outpost.stop();
       timers.close();

@@ -1,0 +1,243 @@
+/**
+ * RADIUS listener: UDP sockets for authentication and accounting, and the intake every datagram passes before a
+ * handler sees it: size, the client (shared secret) by source address, decoding, the code the port serves, the
+ * Request Authenticator of Accounting-Request, the Message-Authenticator policy, retransmissions, and the cap on
+ * requests in progress. Anything refused is dropped without an answer (the NAS times out), counted by reason.
+ * Status-Server is answered here (RFC 5997): it needs nothing but the secret.
+ */
+import type { Buffer } from 'node:buffer';
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import type { MessageAuthenticatorPolicy } from '../../config/env.js';
+import { RADIUS_LIMITS } from '../../config/limits.js';
+import type { Logger } from '../../observability/log.js';
+import {
+  Attr,
+  Code,
+  answerStatusServer,
+  checkMessageAuthenticator,
+  codeName,
+  decodePacket,
+  getAttribute,
+  verifyRequestAuthenticator,
+  type RadiusPacket,
+  type RadiusService,
+  type Secret,
+} from '../../protocol/radius/index.js';
+import type { ClientTable } from './clients.js';
+import { DuplicateCache, requestKey, type Answer } from './duplicates.js';
+
+export interface RadiusClient {
+  readonly secret: Secret;
+}
+
+export interface RadiusSource {
+  /** IPv4 in dotted form also when it arrived on a dual-stack IPv6 socket. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface RadiusRequest<T extends RadiusClient> {
+  readonly service: RadiusService;
+  readonly source: RadiusSource;
+  /** The client whose network the source is in; its secret verified the packet. */
+  readonly client: T;
+  readonly packet: RadiusPacket;
+}
+
+export interface RadiusHandler<T extends RadiusClient> {
+  /** The signed answer to an Access-Request or Accounting-Request, or undefined for none. Never rejects. */
+  handle(request: RadiusRequest<T>): Promise<Answer>;
+}
+
+export type RadiusDropReason =
+  | 'oversize'
+  | 'unknown_client'
+  | 'malformed'
+  | 'unsupported_code'
+  | 'bad_request_authenticator'
+  | 'bad_message_authenticator'
+  | 'missing_message_authenticator'
+  | 'overload';
+
+export interface RadiusListenerOptions<T extends RadiusClient> {
+  handler: RadiusHandler<T>;
+  /** The current clients (replaced at each refresh). */
+  clients: () => ClientTable<T>;
+  requireMessageAuthenticator: MessageAuthenticatorPolicy;
+  logger: Logger;
+  onDrop?: (reason: RadiusDropReason, service: RadiusService) => void;
+  maxInProgress?: number;
+  duplicateCacheMs?: number;
+  duplicateCacheEntries?: number;
+}
+
+export interface BoundRadiusSocket {
+  readonly service: RadiusService;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** The codes each port serves; Status-Server on both (RFC 5997 section 3). */
+const SERVED: Readonly<Record<RadiusService, ReadonlySet<number>>> = {
+  authentication: new Set([Code.AccessRequest, Code.StatusServer]),
+  accounting: new Set([Code.AccountingRequest, Code.StatusServer]),
+};
+
+const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+
+export class RadiusListener<T extends RadiusClient> {
+  readonly #options: RadiusListenerOptions<T>;
+  readonly #log: Logger;
+  readonly #maxInProgress: number;
+  readonly #duplicates: DuplicateCache;
+  /** Addresses that sent a valid Message-Authenticator (policy 'auto'), oldest first. */
+  readonly #maClients = new Set<string>();
+  readonly #sockets: dgram.Socket[] = [];
+  readonly #bound: BoundRadiusSocket[] = [];
+  readonly #warned = new Set<string>();
+  #warnedFor: ClientTable<T> | undefined;
+  #inProgress = 0;
+  #closed = false;
+
+  constructor(options: RadiusListenerOptions<T>) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.#maxInProgress = options.maxInProgress ?? RADIUS_LIMITS.maxRequestsInProgress;
+    this.#duplicates = new DuplicateCache({
+      ttlMs: options.duplicateCacheMs ?? RADIUS_LIMITS.duplicateCacheMs,
+      maxEntries: options.duplicateCacheEntries ?? RADIUS_LIMITS.duplicateCacheEntries,
+    });
+  }
+
+  get boundSockets(): readonly BoundRadiusSocket[] {
+    return this.#bound;
+  }
+
+  get inProgress(): number {
+    return this.#inProgress;
+  }
+
+  /** Binds one UDP socket: udp6 for an IPv6 host or every interface (''), dual-stack; udp4 otherwise. */
+  async listen(host: string, port: number, service: RadiusService): Promise<BoundRadiusSocket> {
+    const v6 = host === '' || isIP(host) === 6;
+    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err) => {
+        socket.close();
+        reject(err);
+      });
+      socket.bind({ address: host === '' ? '::' : host, port }, () => {
+        socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+    socket.on('error', (err) => this.#log.error({ err: { name: err.name, message: err.message } }, 'RADIUS socket error'));
+    socket.on('message', (datagram, rinfo) => this.#receive(socket, service, datagram, rinfo));
+    this.#sockets.push(socket);
+    const address = socket.address();
+    const bound = { service, address: address.address, port: address.port };
+    this.#bound.push(bound);
+    return bound;
+  }
+
+  /** Stops reading; answers still being computed are not sent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.#sockets.length = 0;
+  }
+
+  #drop(reason: RadiusDropReason, service: RadiusService): void {
+    this.#options.onDrop?.(reason, service);
+  }
+
+  #receive(socket: dgram.Socket, service: RadiusService, datagram: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.#closed) return;
+    if (datagram.length > RADIUS_LIMITS.maxDatagramBytes) return this.#drop('oversize', service);
+    const address = rinfo.address.replace(MAPPED_V4, '$1');
+    const clients = this.#options.clients();
+    const client = clients.match(address);
+    if (client === undefined) {
+      this.#warnUnknown(clients, address);
+      return this.#drop('unknown_client', service);
+    }
+    let packet: RadiusPacket;
+    try {
+      packet = decodePacket(datagram);
+    } catch {
+      return this.#drop('malformed', service);
+    }
+    if (!SERVED[service].has(packet.code)) return this.#drop('unsupported_code', service);
+    if (packet.code === Code.AccountingRequest && !verifyRequestAuthenticator(datagram, client.secret)) {
+      return this.#drop('bad_request_authenticator', service);
+    }
+    const ma = checkMessageAuthenticator(datagram, client.secret);
+    if (ma === 'invalid') {
+      this.#log.info({ client: address, code: codeName(packet.code) }, 'Invalid message authenticator, dropped');
+      return this.#drop('bad_message_authenticator', service);
+    }
+    // RFC 3579 section 3.3: EAP-Message requires Message-Authenticator; RFC 5997: so does Status-Server.
+    const mustHaveMa =
+      packet.code === Code.StatusServer ||
+      (packet.code === Code.AccessRequest && (this.#requiresMa(address) || getAttribute(packet, Attr.EapMessage) !== undefined));
+    if (ma === 'absent' && mustHaveMa) {
+      return this.#drop('missing_message_authenticator', service);
+    }
+    if (ma === 'valid' && packet.code === Code.AccessRequest) this.#rememberMaClient(address);
+
+    const source: RadiusSource = { address, port: rinfo.port };
+    const send = (answer: Answer): void => {
+      if (answer !== undefined && !this.#closed) socket.send(answer, rinfo.port, rinfo.address);
+    };
+    const key = requestKey(address, rinfo.port, packet.identifier, packet.authenticator);
+    const seen = this.#duplicates.lookup(key);
+    if (seen.kind === 'pending') {
+      void seen.answer.then(send, () => undefined);
+      return;
+    }
+    if (seen.kind === 'done') return send(seen.answer);
+    if (this.#inProgress >= this.#maxInProgress) return this.#drop('overload', service);
+    this.#inProgress++;
+    const answer = this.#answer({ service, source, client, packet }, datagram).finally(() => this.#inProgress--);
+    this.#duplicates.begin(key, answer);
+    void answer.then(send, () => undefined);
+  }
+
+  async #answer(request: RadiusRequest<T>, datagram: Buffer): Promise<Answer> {
+    if (request.packet.code === Code.StatusServer) {
+      return answerStatusServer(datagram, request.packet, request.client.secret, request.service);
+    }
+    try {
+      return await this.#options.handler.handle(request);
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'RADIUS handler failed, no answer sent');
+      return undefined;
+    }
+  }
+
+  /** One warning per unknown address per client table (a refresh starts over), at most a bounded number. */
+  #warnUnknown(clients: ClientTable<T>, address: string): void {
+    if (clients !== this.#warnedFor) {
+      this.#warnedFor = clients;
+      this.#warned.clear();
+    }
+    if (this.#warned.has(address) || this.#warned.size >= RADIUS_LIMITS.unknownClientWarnings) return;
+    this.#warned.add(address);
+    this.#log.warn({ client: address }, 'RADIUS packet from an address in no client network, dropped (warned once per address)');
+  }
+
+  #requiresMa(address: string): boolean {
+    const policy = this.#options.requireMessageAuthenticator;
+    return policy === 'true' || (policy === 'auto' && this.#maClients.has(address));
+  }
+
+  #rememberMaClient(address: string): void {
+    if (this.#options.requireMessageAuthenticator !== 'auto' || this.#maClients.has(address)) return;
+    if (this.#maClients.size >= RADIUS_LIMITS.messageAuthenticatorClients) {
+      const oldest = this.#maClients.values().next().value;
+      if (oldest !== undefined) this.#maClients.delete(oldest);
+    }
+    this.#maClients.add(address);
+  }
+}

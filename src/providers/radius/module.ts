@@ -1,0 +1,84 @@
+/**
+ * The RADIUS outpost module: providers from the core, the client table their client_networks make, and the
+ * authentication and accounting sockets. A failed refresh keeps the previous providers (the controller retries).
+ */
+import type { OutpostConfig } from '../../config/env.js';
+import { RADIUS_LIMITS } from '../../config/limits.js';
+import { buildClientTable, type ClientTable } from '../../listeners/radius/clients.js';
+import { RadiusListener, type BoundRadiusSocket } from '../../listeners/radius/server.js';
+import type { Logger } from '../../observability/log.js';
+import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
+import { RadiusRequestHandler, type RadiusProvider } from './handler.js';
+import { radiusMetrics } from './metrics.js';
+
+export interface RadiusModuleDeps {
+  config: OutpostConfig;
+}
+
+export class RadiusModule implements OutpostModule {
+  readonly type = 'radius' as const;
+  readonly #ctx: ModuleContext;
+  readonly #deps: RadiusModuleDeps;
+  readonly #log: Logger;
+  readonly #listener: RadiusListener<RadiusProvider>;
+  #providers: readonly RadiusProvider[] = [];
+  #clients: ClientTable<RadiusProvider> = buildClientTable<RadiusProvider>([]);
+
+  constructor(ctx: ModuleContext, deps: RadiusModuleDeps) {
+    this.#ctx = ctx;
+    this.#deps = deps;
+    this.#log = ctx.logger;
+    const metrics = radiusMetrics(ctx.registry);
+    const outpostName = (): string => ctx.outpost.name;
+    const handler = new RadiusRequestHandler({
+      api: ctx.api,
+      outpostName,
+      timeoutMs: Math.min(RADIUS_LIMITS.accessTimeoutMs, Math.max(deps.config.coreTimeoutMs, 1000) * 3),
+      logger: ctx.logRoot.child('authentik.outpost.radius'),
+      metrics,
+    });
+    this.#listener = new RadiusListener<RadiusProvider>({
+      handler,
+      clients: () => this.#clients,
+      requireMessageAuthenticator: deps.config.radius.requireMessageAuthenticator,
+      logger: ctx.logRoot.child('authentik.outpost.radius.listener'),
+      onDrop: (reason, service) => metrics.dropped.inc({ outpost_name: outpostName(), service, reason }),
+    });
+  }
+
+  get providers(): readonly RadiusProvider[] {
+    return this.#providers;
+  }
+
+  /** Where the sockets actually listen (port 0 resolved). */
+  get boundSockets(): readonly BoundRadiusSocket[] {
+    return this.#listener.boundSockets;
+  }
+
+  async refresh(ctx: RefreshContext): Promise<void> {
+    const configs = await ctx.api.listRadiusProviders();
+    const providers: RadiusProvider[] = configs.map((config) => ({ config, secret: config.sharedSecret }));
+    const clients = buildClientTable(providers.map((p) => ({ pk: p.config.pk, clientNetworks: p.config.clientNetworks, value: p })));
+    if (clients.invalid.length > 0) this.#log.warn({ entries: clients.invalid }, 'Skipped client_networks entries that are not networks');
+    for (const p of providers) {
+      if (p.secret === '') this.#log.warn({ provider: p.config.name }, 'Provider without a shared secret');
+    }
+    this.#providers = providers;
+    this.#clients = clients;
+    this.#log.info({ providers: providers.length }, 'Loaded RADIUS providers');
+  }
+
+  async start(): Promise<void> {
+    const listen = this.#deps.config.listen;
+    for (const [service, list] of [['authentication', listen.radius], ['accounting', listen.radiusAccounting]] as const) {
+      for (const a of list) {
+        const bound = await this.#listener.listen(a.host, a.port, service);
+        this.#log.info({ service, listen: `${bound.address}:${bound.port}` }, 'Starting RADIUS server');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#listener.close();
+  }
+}

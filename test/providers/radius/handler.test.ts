@@ -1,0 +1,119 @@
+/** The PAP and accounting handler against a fake core: every outcome and its reason, no sockets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { RadiusRequestHandler, type RadiusProvider } from '../../../src/providers/radius/handler.js';
+import { radiusMetrics } from '../../../src/providers/radius/metrics.js';
+import { MetricsRegistry } from '../../../src/observability/metrics.js';
+import {
+  Attr,
+  Code,
+  decodePacket,
+  encodeRequest,
+  getAttribute,
+  hideUserPassword,
+  integerAttribute,
+  textAttribute,
+  type RadiusAttribute,
+} from '../../../src/protocol/radius/index.js';
+import { FakeCore, fakeRadiusProvider, fakeUser } from '../../helpers/fake-core.js';
+import { LogCapture } from '../../helpers/log-capture.js';
+import { metricSum } from '../../helpers/metrics-text.js';
+
+const SECRET = 'radius-shared-secret';
+
+function setup() {
+  const core = new FakeCore();
+  core.users = [fakeUser({ pk: 1, username: 'alice' }), fakeUser({ pk: 2, username: 'carol' })];
+  core.passwords.set('alice', 'alice-pw').set('carol', 'carol-pw');
+  core.mfaCodes.set('carol', '123456');
+  const registry = new MetricsRegistry();
+  const logs = new LogCapture('debug');
+  const handler = new RadiusRequestHandler({
+    api: core,
+    outpostName: () => 'radius-outpost',
+    timeoutMs: 5_000,
+    logger: logs.root.child('authentik.outpost.radius'),
+    metrics: radiusMetrics(registry),
+  });
+  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET };
+  const send = async (attributes: RadiusAttribute[], code: number = Code.AccessRequest) => {
+    const datagram = encodeRequest({ code, identifier: 9, attributes }, SECRET);
+    const answer = await handler.handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) });
+    return answer === undefined ? undefined : decodePacket(answer);
+  };
+  const pap = (username: string, password: string) => {
+    const authenticator = randomBytes(16);
+    const datagram = encodeRequest(
+      {
+        code: Code.AccessRequest,
+        identifier: 9,
+        authenticator,
+        attributes: [textAttribute(Attr.UserName, username), { type: Attr.UserPassword, value: hideUserPassword(password, SECRET, authenticator) }],
+      },
+      SECRET,
+    );
+    return handler
+      .handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) })
+      .then((a) => decodePacket(a!));
+  };
+  const rejected = async (reason: string) =>
+    metricSum(await registry.exposition(), 'authentik_outpost_radius_requests_rejected_total', { reason, app: 'radius-app' });
+  return { core, logs, send, pap, rejected };
+}
+
+test('PAP: the flow runs with the NAS address, the RADIUS inner query and the MFA suffix rule', async () => {
+  const { core, pap } = setup();
+  assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessAccept);
+  assert.equal((await pap('carol', 'carol-pw;123456')).code, Code.AccessAccept);
+  assert.equal((await pap('carol', 'carol-pw')).code, Code.AccessReject);
+  assert.deepEqual(core.flowRuns[0]!.innerQuery, { 'goauthentik.io/outpost/radius': 'true' });
+  assert.equal(core.flowRuns[0]!.remoteIp, '10.1.2.3');
+});
+
+test('every failure is an Access-Reject with its reason', async () => {
+  const { core, pap, send, rejected } = setup();
+  assert.equal((await pap('alice', 'wrong')).code, Code.AccessReject);
+  assert.equal(await rejected('flow_error'), 1);
+
+  core.failNext('checkRadiusAccess');
+  assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessReject);
+  assert.equal(await rejected('access_check_fail'), 1);
+
+  core.radiusAccess = () => ({ passing: false, attributes: null });
+  assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessReject);
+  assert.equal(await rejected('access_denied'), 1);
+
+  core.radiusAccess = () => ({ passing: true, attributes: '!!not base64' });
+  assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessReject);
+  assert.equal(await rejected('attribute_decode_failed'), 1);
+
+  core.radiusAccess = () => ({ passing: true, attributes: Buffer.from('short').toString('base64') });
+  assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessReject);
+  assert.equal(await rejected('attribute_parse_failed'), 1);
+
+  const runs = core.flowRuns.length;
+  assert.equal((await send([textAttribute(Attr.UserName, 'alice'), { type: Attr.ChapPassword, value: Buffer.alloc(17) }]))?.code, Code.AccessReject);
+  assert.equal(await rejected('unsupported_authentication'), 1);
+  assert.equal((await send([textAttribute(Attr.UserName, 'alice'), { type: Attr.UserPassword, value: Buffer.alloc(15) }]))?.code, Code.AccessReject);
+  assert.equal(await rejected('invalid_request'), 1);
+  assert.equal(core.flowRuns.length, runs, 'no flow for requests without usable PAP credentials');
+});
+
+test('the Accept carries the core\'s reply attributes in order', async () => {
+  const { core, pap } = setup();
+  const reply = encodeRequest({ code: Code.AccessRequest, identifier: 1, attributes: [integerAttribute(Attr.SessionTimeout, 60), textAttribute(Attr.ReplyMessage, 'hi')] }, 'x', false);
+  core.radiusAccess = () => ({ passing: true, attributes: reply.toString('base64') });
+  const answer = await pap('alice', 'alice-pw');
+  assert.equal(answer.code, Code.AccessAccept);
+  assert.deepEqual(answer.attributes.map((a) => a.type), [Attr.MessageAuthenticator, Attr.SessionTimeout, Attr.ReplyMessage]);
+});
+
+test('Accounting-Request: Accounting-Response, logged without secrets', async () => {
+  const { send, logs } = setup();
+  const answer = await send([textAttribute(Attr.UserName, 'alice'), integerAttribute(Attr.AcctStatusType, 1), textAttribute(Attr.AcctSessionId, 'abc')], Code.AccountingRequest);
+  assert.equal(answer?.code, Code.AccountingResponse);
+  assert.equal(getAttribute(answer!, Attr.MessageAuthenticator), undefined);
+  assert.match(logs.text, /"event":"Radius Accounting"/);
+  assert.deepEqual(logs.leaked([SECRET, 'alice-pw']), []);
+});
