@@ -174,7 +174,8 @@ export class RadiusListener<T extends RadiusClient> {
     }
     const ma = checkMessageAuthenticator(datagram, client.secret);
     if (ma === 'invalid') {
-      this.#log.info({ client: address, code: codeName(packet.code) }, 'Invalid message authenticator, dropped');
+      // Debug only: anyone inside a client network could otherwise flood the log; the drop metric counts them.
+      this.#log.debug({ client: address, code: codeName(packet.code) }, 'Invalid message authenticator, dropped');
       return this.#drop('bad_message_authenticator', service);
     }
     // RFC 3579 section 3.3: EAP-Message requires Message-Authenticator; RFC 5997: so does Status-Server.
