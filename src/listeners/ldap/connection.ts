@@ -159,10 +159,10 @@ class Operation implements ResponseSink {
   /** Set once aborted (Abandon, Unbind, close). */
   #abortReason: Error | undefined;
   finished = false;
-  private readonly conn: LdapConnection;
+  readonly #conn: LdapConnection;
 
   constructor(conn: LdapConnection, msg: LdapMessage, finalKind: FinalKind) {
-    this.conn = conn;
+    this.#conn = conn;
     this.messageID = msg.messageID;
     this.finalKind = finalKind;
     this.isBind = msg.op.kind === 'BindRequest';
@@ -191,13 +191,13 @@ class Operation implements ResponseSink {
     if (this.aborted) return undefined;
     if (FINAL_KINDS.has(op.kind)) this.finished = true;
     const bytes = encodeMessage({ messageID: this.messageID, op, controls: controls as Control[] });
-    return this.#untilAborted(this.conn.writeResponse(bytes));
+    return this.#untilAborted(this.#conn.writeResponse(bytes));
   }
 
   sendRaw(frames: Uint8Array): Promise<void> | undefined {
     if (this.finished) throw new Error(`LDAP: response to message ${this.messageID} already finished`);
     if (this.aborted) return undefined;
-    return this.#untilAborted(this.conn.writeResponse(frames));
+    return this.#untilAborted(this.#conn.writeResponse(frames));
   }
 
   done(resultCode: number, options?: DoneOptions): void {
@@ -206,7 +206,7 @@ class Operation implements ResponseSink {
 
   ready(): Promise<void> | undefined {
     if (this.aborted) return undefined;
-    return this.#untilAborted(this.conn.writeReady());
+    return this.#untilAborted(this.#conn.writeReady());
   }
 
   /** A drain wait also ends when this operation is abandoned, so an abandoned writer is never stuck. */
