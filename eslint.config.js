@@ -44,6 +44,8 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
+      // A control character in a regular expression is usually a mistake; the deliberate ones carry a disable comment.
+      'no-control-regex': 'error',
       'no-restricted-syntax': ['error', ...noTsPrivate],
     },
   },

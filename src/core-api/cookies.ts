@@ -129,6 +129,7 @@ export function parseSetCookie(header: string, url: URL, now: number): ParsedCoo
   if (eq <= 0) return undefined;
   const name = pair.slice(0, eq).trim();
   const value = pair.slice(eq + 1).trim();
+  // eslint-disable-next-line no-control-regex -- RFC 6265 cookie-octets exclude control characters
   if (!TOKEN.test(name) || /[\u0000-\u001f\u007f;]/.test(value)) return undefined;
 
   let path: string | undefined;

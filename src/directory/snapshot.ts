@@ -406,7 +406,7 @@ export class DirectorySnapshot implements SearchView {
   }
 
   #directGroupsOfUser(userIndex: number): Uint32Array {
-    return this.#p.userGroupData.subarray(this.#p.userGroupOffsets[userIndex]!, this.#p.userGroupOffsets[userIndex + 1]!);
+    return this.#p.userGroupData.subarray(this.#p.userGroupOffsets[userIndex], this.#p.userGroupOffsets[userIndex + 1]);
   }
 
   /** Group indexes reachable from `start` along `edges` (start itself only when a cycle leads back). */

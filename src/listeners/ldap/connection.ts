@@ -445,7 +445,8 @@ export class LdapConnection implements LdapConnectionView {
       op: buildFinal(kind, ResultCode.protocolError, { diagnosticMessage: err.message }),
       controls: [],
     });
-    this.writeResponse(bytes);
+    // Never rejects; over the write limit, reading is already paused until the client drains.
+    void this.writeResponse(bytes);
     return true;
   }
 
@@ -567,7 +568,8 @@ export class LdapConnection implements LdapConnectionView {
 
   #startTls(msg: LdapMessage): void {
     const refuse = (resultCode: number, diagnosticMessage: string): void => {
-      this.writeResponse(
+      // Never rejects; over the write limit, reading is already paused until the client drains.
+      void this.writeResponse(
         encodeMessage({ messageID: msg.messageID, op: buildFinal('ExtendedResponse', resultCode, { diagnosticMessage }), controls: [] }),
       );
     };
