@@ -72,11 +72,14 @@ class Client {
   readonly transport: HttpTransport;
   readonly base: URL;
 
+  readonly #token: string;
+
   constructor(
     url: string,
-    private readonly token: string,
+    token: string,
     concurrency: number,
   ) {
+    this.#token = token;
     this.base = new URL(url);
     // The outpost's pool size, so the core sees the same number of connections from both clients.
     this.transport = new HttpTransport(this.base.origin, { maxSockets: Math.min(concurrency, CORE_API_LIMITS.maxSockets), maxResponseBytes: MAX_BODY });
@@ -88,8 +91,8 @@ class Client {
       'user-agent': 'ak-outpost-bench/flow-direct',
       'x-authentik-remote-ip': '127.0.0.1',
     };
-    if (bearer) headers['authorization'] = `Bearer ${this.token}`;
-    else headers['x-authentik-outpost-token'] = this.token;
+    if (bearer) headers['authorization'] = `Bearer ${this.#token}`;
+    else headers['x-authentik-outpost-token'] = this.#token;
     if (cookies.size > 0) headers['cookie'] = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.transport.request({ method, url: new URL(path, this.base), headers, ...(body !== undefined ? { body } : {}), timeoutMs: TIMEOUT_MS });

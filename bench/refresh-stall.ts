@@ -44,6 +44,6 @@ for (const run of ['load', 'refresh'] as const) {
   );
   previous = snapshot;
 }
-client.close();
+await client.close();
 await core.stop();
 rmSync(certsDir, { recursive: true, force: true });

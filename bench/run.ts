@@ -396,7 +396,7 @@ class Bench {
     for (const level of [...this.levels().slice(0, 3), { conns: 256, depth: 1, label: '256 conns' }]) {
       const options = { ...bind, conns: level.conns, seconds: this.o.seconds, warmupSeconds: this.o.warmup };
       const run = `2. cached bind, ${level.label}`;
-      const { ours, theirs } = await this.alternate(run, servers[0]!, servers[1]!, options);
+      const { ours, theirs } = await this.alternate(run, servers[0]!, servers[1], options);
       this.throughputRow('2', what, level.label, level.conns, ours, theirs);
     }
     const noPipelining = this.note(

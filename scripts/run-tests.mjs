@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suite from dist/ (built by `npm run build` in pretest). First makes sure the real clients the
 // end-to-end tests drive are installed (Debian packages), so a fresh machine passes without manual steps.
+// The full run also lints (`npm run lint`); a filtered run, for iterating, does not.
 // Usage: npm test [-- <path filter> ...]   e.g. npm test -- test/protocol
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -55,8 +56,18 @@ function testFiles(dir, out = []) {
   return out;
 }
 
+/** Runs eslint over the whole tree; true when it found nothing. */
+function lint() {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.'], { stdio: 'inherit', cwd: root });
+  const ok = r.status === 0;
+  console.log(`lint: ${ok ? 'clean' : 'FAILED'} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  return ok;
+}
+
 ensureSystemDeps();
 const filters = process.argv.slice(2).map((f) => f.replace(/\.ts$/, ''));
+const lintOk = filters.length > 0 || lint();
 let files = testFiles(join(root, 'dist', 'test')).sort();
 if (filters.length > 0) {
   files = files.filter((f) => filters.some((flt) => relative(join(root, 'dist'), f).startsWith(flt.replace(/^dist\//, ''))));
@@ -70,4 +81,5 @@ const result = spawnSync(
   ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=2', ...files],
   { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
 );
-process.exit(result.status ?? 1);
+if (!lintOk) console.error('lint failed (see above); run `npm run lint`');
+process.exit(lintOk ? (result.status ?? 1) : 1);

@@ -246,10 +246,14 @@ export class LogFollower {
   #offset = 0;
   #rest: Buffer = Buffer.alloc(0);
 
+  readonly #needle: string;
+
   constructor(
     readonly path: string,
-    private readonly needle: string,
-  ) {}
+    needle: string,
+  ) {
+    this.#needle = needle;
+  }
 
   /** Lines appended since the last call that contain the needle (lines without it are never decoded). */
   matches(): string[] {
@@ -260,7 +264,7 @@ export class LogFollower {
       return [];
     }
     const out: string[] = [];
-    const needle = Buffer.from(this.needle);
+    const needle = Buffer.from(this.#needle);
     try {
       const size = fstatSync(fd).size;
       while (this.#offset < size) {
@@ -290,16 +294,16 @@ export class LogFollower {
     let exited: number | string | undefined;
     void m.exited.then((code) => (exited = code));
     for (;;) {
-      const [line] = this.pending.length > 0 ? this.pending : (this.pending = this.matches());
+      const [line] = this.#pending.length > 0 ? this.#pending : (this.#pending = this.matches());
       if (line !== undefined) {
-        this.pending.shift();
+        this.#pending.shift();
         return line;
       }
-      if (exited !== undefined) throw new Error(`${m.name} exited (${exited}) while waiting for "${this.needle}"\n${m.stderrTail().slice(-2000)}`);
-      if (performance.now() > deadline) throw new Error(`${m.name}: no "${this.needle}" within ${timeoutMs} ms`);
+      if (exited !== undefined) throw new Error(`${m.name} exited (${exited}) while waiting for "${this.#needle}"\n${m.stderrTail().slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`${m.name}: no "${this.#needle}" within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 
-  private pending: string[] = [];
+  #pending: string[] = [];
 }

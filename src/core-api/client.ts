@@ -81,34 +81,37 @@ type PageQuery = { page: number; page_size: number };
 
 class HttpCoreClient implements CoreClient {
   readonly endpoint: CoreEndpoint;
-  private currentGeneration: CoreGeneration = '2026.2';
-  private warnedSecureCookie = false;
-  private readonly transport: HttpTransport;
-  private readonly api: ReturnType<typeof createClient<paths>>;
-  private readonly logger: CoreLogger;
-  private readonly pageSize: number;
-  private readonly pageRetries: number;
-  private readonly pageRetryDelayMs: number;
+  #currentGeneration: CoreGeneration = '2026.2';
+  #warnedSecureCookie = false;
+  readonly #transport: HttpTransport;
+  readonly #api: ReturnType<typeof createClient<paths>>;
+  readonly #logger: CoreLogger;
+  readonly #pageSize: number;
+  readonly #pageRetries: number;
+  readonly #pageRetryDelayMs: number;
+
+  readonly #options: CoreClientOptions;
 
   constructor(
     endpoint: CoreEndpoint,
-    private readonly options: CoreClientOptions,
+    options: CoreClientOptions,
   ) {
+    this.#options = options;
     this.endpoint = endpoint;
-    this.logger = options.logger ?? silentLogger;
-    this.pageSize = clampPageSize(options.pageSize ?? CORE_API_LIMITS.pageSizeDefault);
-    this.pageRetries = Math.max(0, options.pageRetries ?? CORE_API_LIMITS.pageRetries);
-    this.pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? CORE_API_LIMITS.pageRetryDelayMs);
-    this.transport = new HttpTransport(endpoint.origin, {
+    this.#logger = options.logger ?? silentLogger;
+    this.#pageSize = clampPageSize(options.pageSize ?? CORE_API_LIMITS.pageSizeDefault);
+    this.#pageRetries = Math.max(0, options.pageRetries ?? CORE_API_LIMITS.pageRetries);
+    this.#pageRetryDelayMs = Math.max(0, options.pageRetryDelayMs ?? CORE_API_LIMITS.pageRetryDelayMs);
+    this.#transport = new HttpTransport(endpoint.origin, {
       ...options.transport,
       insecure: options.insecure,
       ...(endpoint.socketPath !== undefined ? { socketPath: endpoint.socketPath } : {}),
       ...(options.proxy !== undefined ? { proxy: options.proxy } : {}),
       requestTimeoutMs: options.timeoutMs,
     });
-    this.api = createClient<paths>({
+    this.#api = createClient<paths>({
       baseUrl: endpoint.apiBase,
-      fetch: this.transport.fetch,
+      fetch: this.#transport.fetch,
       headers: {
         Authorization: `Bearer ${options.token}`,
         'User-Agent': USER_AGENT,
@@ -118,48 +121,48 @@ class HttpCoreClient implements CoreClient {
   }
 
   get generation(): CoreGeneration {
-    return this.currentGeneration;
+    return this.#currentGeneration;
   }
 
   close(): Promise<void> {
-    return this.transport.close();
+    return this.#transport.close();
   }
 
   async listOutposts(): Promise<OutpostInfo[]> {
     const out: OutpostInfo[] = [];
     let legacy = false;
-    await this.paginate('outposts', (page) => this.call('outposts', () => this.api.GET('/outposts/instances/', { params: { query: page } })), (results) => {
+    await this.#paginate('outposts', (page) => this.#call('outposts', () => this.#api.GET('/outposts/instances/', { params: { query: page } })), (results) => {
       for (const item of results) {
         const normalized = normalizeOutpost(item);
         legacy ||= normalized.generation === '2023.10';
         out.push(normalized.info);
       }
     });
-    if (out.length > 0) this.observeGeneration(legacy ? '2023.10' : '2026.2');
+    if (out.length > 0) this.#observeGeneration(legacy ? '2023.10' : '2026.2');
     return out;
   }
 
   async rootConfig(): Promise<RootConfigInfo> {
-    return normalizeRootConfig(await this.call('root config', () => this.api.GET('/root/config/')));
+    return normalizeRootConfig(await this.#call('root config', () => this.#api.GET('/root/config/')));
   }
 
   async listLdapProviders(): Promise<LdapProviderConfig[]> {
     const out: LdapProviderConfig[] = [];
     let legacy = false;
-    await this.paginate('ldap providers', (page) => this.call('ldap providers', () => this.api.GET('/outposts/ldap/', { params: { query: page } })), (results) => {
+    await this.#paginate('ldap providers', (page) => this.#call('ldap providers', () => this.#api.GET('/outposts/ldap/', { params: { query: page } })), (results) => {
       for (const item of results) {
         const normalized = normalizeLdapProvider(item);
         legacy ||= normalized.generation === '2023.10';
         out.push(normalized.config);
       }
     });
-    if (legacy) this.observeGeneration('2023.10');
+    if (legacy) this.#observeGeneration('2023.10');
     return out;
   }
 
   async listRadiusProviders(): Promise<RadiusProviderConfig[]> {
     const out: RadiusProviderConfig[] = [];
-    await this.paginate('radius providers', (page) => this.call('radius providers', () => this.api.GET('/outposts/radius/', { params: { query: page } })), (results) => {
+    await this.#paginate('radius providers', (page) => this.#call('radius providers', () => this.#api.GET('/outposts/radius/', { params: { query: page } })), (results) => {
       for (const item of results) out.push(normalizeRadiusProvider(item));
     });
     return out;
@@ -174,9 +177,9 @@ class HttpCoreClient implements CoreClient {
     if (query.email !== undefined) filters.email = query.email;
     if (query.groupsByName !== undefined && query.groupsByName.length > 0) filters.groups_by_name = query.groupsByName;
     const membership = { pksOnly: !includeGroups };
-    await this.paginate(
+    await this.#paginate(
       'users',
-      (page) => this.call('users', () => this.api.GET('/core/users/', { params: { query: { ...filters, ...page } } })),
+      (page) => this.#call('users', () => this.#api.GET('/core/users/', { params: { query: { ...filters, ...page } } })),
       (results) => onPage(normalizeAll(results, (item) => normalizeUser(item, membership))),
       query.pageSize,
       query.readAhead,
@@ -193,9 +196,9 @@ class HttpCoreClient implements CoreClient {
     }
     if (query.membersByPk !== undefined && query.membersByPk.length > 0) filters.members_by_pk = query.membersByPk;
     const membership = { pksOnly: !includeUsers };
-    await this.paginate(
+    await this.#paginate(
       'groups',
-      (page) => this.call('groups', () => this.api.GET('/core/groups/', { params: { query: { ...filters, ...page } } })),
+      (page) => this.#call('groups', () => this.#api.GET('/core/groups/', { params: { query: { ...filters, ...page } } })),
       (results) => onPage(normalizeAll(results, (item) => normalizeGroup(item, membership))),
       query.pageSize,
       query.readAhead,
@@ -204,15 +207,15 @@ class HttpCoreClient implements CoreClient {
 
   async getUser(pk: number): Promise<DirectoryUser> {
     if (!Number.isSafeInteger(pk)) throw new CoreError('unexpected_response', `invalid user pk ${pk}`);
-    const body = await this.call(`user ${pk}`, () =>
-      this.api.GET('/core/users/{id}/', { params: { path: { id: pk } } }),
+    const body = await this.#call(`user ${pk}`, () =>
+      this.#api.GET('/core/users/{id}/', { params: { path: { id: pk } } }),
     );
     return normalizeUser(body);
   }
 
   async certificate(kpUuid: string): Promise<CertificateInfo> {
-    const body = await this.call('certificate', () =>
-      this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/', { params: { path: { kp_uuid: kpUuid } } }),
+    const body = await this.#call('certificate', () =>
+      this.#api.GET('/crypto/certificatekeypairs/{kp_uuid}/', { params: { path: { kp_uuid: kpUuid } } }),
     );
     return normalizeCertificate(body);
   }
@@ -221,11 +224,11 @@ class HttpCoreClient implements CoreClient {
     const path = { kp_uuid: kpUuid };
     const [info, cert, key] = await Promise.all([
       this.certificate(kpUuid),
-      this.call('certificate data', () =>
-        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_certificate/', { params: { path } }),
+      this.#call('certificate data', () =>
+        this.#api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_certificate/', { params: { path } }),
       ),
-      this.call('private key data', () =>
-        this.api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_private_key/', { params: { path } }),
+      this.#call('private key data', () =>
+        this.#api.GET('/crypto/certificatekeypairs/{kp_uuid}/view_private_key/', { params: { path } }),
       ),
     ]);
     const certificatePem = normalizeCertificateData(cert, 'certificate data');
@@ -240,15 +243,15 @@ class HttpCoreClient implements CoreClient {
   newFlowAttempt(options: FlowAttemptOptions): FlowAttempt {
     return new HttpFlowAttempt(
       {
-        transport: this.transport,
+        transport: this.#transport,
         endpoint: this.endpoint,
-        token: this.options.token,
+        token: this.#options.token,
         userAgent: USER_AGENT,
-        logger: this.logger,
-        metrics: this.options.metrics,
-        generation: () => this.currentGeneration,
-        observeGeneration: (generation) => this.observeGeneration(generation),
-        onSecureCookieOverHttp: (names) => this.warnSecureCookieOnce(names),
+        logger: this.#logger,
+        metrics: this.#options.metrics,
+        generation: () => this.#currentGeneration,
+        observeGeneration: (generation) => this.#observeGeneration(generation),
+        onSecureCookieOverHttp: (names) => this.#warnSecureCookieOnce(names),
       },
       options,
     );
@@ -256,23 +259,23 @@ class HttpCoreClient implements CoreClient {
 
   // ---- internals ----
 
-  private warnSecureCookieOnce(cookieNames: string[]): void {
-    if (this.warnedSecureCookie) return;
-    this.warnedSecureCookie = true;
-    this.logger.warn(
+  #warnSecureCookieOnce(cookieNames: string[]): void {
+    if (this.#warnedSecureCookie) return;
+    this.#warnedSecureCookie = true;
+    this.#logger.warn(
       { cookies: cookieNames },
       'the core set Secure cookies over plain http; they are not sent back, so flows restart (use https in AUTHENTIK_HOST or fix X-Forwarded-Proto at the proxy)',
     );
   }
 
-  private observeGeneration(generation: CoreGeneration): void {
-    if (generation === this.currentGeneration) return;
-    this.logger.info({ generation }, 'core generation detected');
-    this.currentGeneration = generation;
+  #observeGeneration(generation: CoreGeneration): void {
+    if (generation === this.#currentGeneration) return;
+    this.#logger.info({ generation }, 'core generation detected');
+    this.#currentGeneration = generation;
   }
 
   /** Runs one openapi-fetch call and returns its typed JSON body; every failure becomes a CoreError. */
-  private async call<T>(what: string, run: () => Promise<{ data?: T; response: Response }>): Promise<T> {
+  async #call<T>(what: string, run: () => Promise<{ data?: T; response: Response }>): Promise<T> {
     let result: { data?: T; response: Response };
     try {
       result = await run();
@@ -294,11 +297,11 @@ class HttpCoreClient implements CoreClient {
    * to pageRetries times (the reference retries forever) and then fails the whole listing. With `readAhead`, the
    * next page is requested before `onPage` runs on the current one.
    */
-  private async paginate<T>(
+  async #paginate<T>(
     what: string,
     fetchPage: (query: PageQuery) => Promise<PageWire<T>>,
     onPage: (results: T[]) => void | Promise<void>,
-    pageSize: number = this.pageSize,
+    pageSize: number = this.#pageSize,
     readAhead = false,
   ): Promise<void> {
     const size = clampPageSize(pageSize);
@@ -308,9 +311,9 @@ class HttpCoreClient implements CoreClient {
           return normalizePage(await fetchPage({ page, page_size: size }), what);
         } catch (err) {
           const retryable = err instanceof CoreError && err.kind !== 'unexpected_response';
-          if (page === 1 || !retryable || attempt >= this.pageRetries) throw withPage(err, what, page);
-          this.logger.warn({ list: what, page, attempt: attempt + 1, error: err.message }, 'listing page failed, retrying');
-          await delay(this.pageRetryDelayMs * (attempt + 1));
+          if (page === 1 || !retryable || attempt >= this.#pageRetries) throw withPage(err, what, page);
+          this.#logger.warn({ list: what, page, attempt: attempt + 1, error: err.message }, 'listing page failed, retrying');
+          await delay(this.#pageRetryDelayMs * (attempt + 1));
         }
       }
     };

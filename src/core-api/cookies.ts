@@ -34,34 +34,38 @@ export interface StoreResult {
 }
 
 export class CookieJar {
-  private readonly cookies = new Map<string, StoredCookie>();
-  private seq = 0;
+  readonly #cookies = new Map<string, StoredCookie>();
+  #seq = 0;
 
-  constructor(private readonly limits: CookieJarLimits = DEFAULT_COOKIE_LIMITS) {}
+  readonly #limits: CookieJarLimits;
+
+  constructor(limits: CookieJarLimits = DEFAULT_COOKIE_LIMITS) {
+    this.#limits = limits;
+  }
 
   /** Store every Set-Cookie of a response to `url` (call for each redirect hop too). */
   storeFromResponse(url: URL, setCookieHeaders: readonly string[], now: number = Date.now()): StoreResult {
     const result: StoreResult = { stored: 0, secureOverHttp: [], rejected: 0 };
     for (const header of setCookieHeaders) {
       const parsed = parseSetCookie(header, url, now);
-      if (parsed === undefined || byteLength(parsed.name) + byteLength(parsed.value) > this.limits.maxCookieBytes) {
+      if (parsed === undefined || byteLength(parsed.name) + byteLength(parsed.value) > this.#limits.maxCookieBytes) {
         result.rejected++;
         continue;
       }
       const key = `${parsed.name}\u0000${parsed.path}`;
       if (parsed.expiresAt !== undefined && parsed.expiresAt <= now) {
-        this.cookies.delete(key);
+        this.#cookies.delete(key);
         result.stored++;
         continue;
       }
-      if (!this.cookies.has(key)) {
-        this.evictExpired(now);
-        if (this.cookies.size >= this.limits.maxCookies) {
+      if (!this.#cookies.has(key)) {
+        this.#evictExpired(now);
+        if (this.#cookies.size >= this.#limits.maxCookies) {
           result.rejected++;
           continue;
         }
       }
-      this.cookies.set(key, { ...parsed, seq: ++this.seq });
+      this.#cookies.set(key, { ...parsed, seq: ++this.#seq });
       result.stored++;
       if (parsed.secure && url.protocol !== 'https:') result.secureOverHttp.push(parsed.name);
     }
@@ -71,14 +75,14 @@ export class CookieJar {
   /** Seed a host-only session cookie with path '/' (e.g. the bound user's authentik_session). */
   set(url: URL, name: string, value: string): void {
     const key = `${name}\u0000/`;
-    if (!this.cookies.has(key) && this.cookies.size >= this.limits.maxCookies) return;
-    this.cookies.set(key, { name, value, host: url.hostname, path: '/', secure: false, expiresAt: undefined, seq: ++this.seq });
+    if (!this.#cookies.has(key) && this.#cookies.size >= this.#limits.maxCookies) return;
+    this.#cookies.set(key, { name, value, host: url.hostname, path: '/', secure: false, expiresAt: undefined, seq: ++this.#seq });
   }
 
   /** The Cookie header for a request to `url`, or undefined when nothing applies. */
   header(url: URL, now: number = Date.now()): string | undefined {
     const matching: StoredCookie[] = [];
-    for (const cookie of this.cookies.values()) {
+    for (const cookie of this.#cookies.values()) {
       if (cookie.expiresAt !== undefined && cookie.expiresAt <= now) continue;
       if (cookie.host !== url.hostname) continue;
       if (cookie.secure && url.protocol !== 'https:') continue;
@@ -94,7 +98,7 @@ export class CookieJar {
   /** The newest live value stored under `name` (any path). */
   get(name: string, now: number = Date.now()): string | undefined {
     let newest: StoredCookie | undefined;
-    for (const cookie of this.cookies.values()) {
+    for (const cookie of this.#cookies.values()) {
       if (cookie.name !== name) continue;
       if (cookie.expiresAt !== undefined && cookie.expiresAt <= now) continue;
       if (newest === undefined || cookie.seq > newest.seq) newest = cookie;
@@ -103,12 +107,12 @@ export class CookieJar {
   }
 
   get size(): number {
-    return this.cookies.size;
+    return this.#cookies.size;
   }
 
-  private evictExpired(now: number): void {
-    for (const [key, cookie] of this.cookies) {
-      if (cookie.expiresAt !== undefined && cookie.expiresAt <= now) this.cookies.delete(key);
+  #evictExpired(now: number): void {
+    for (const [key, cookie] of this.#cookies) {
+      if (cookie.expiresAt !== undefined && cookie.expiresAt <= now) this.#cookies.delete(key);
     }
   }
 }
@@ -125,6 +129,7 @@ export function parseSetCookie(header: string, url: URL, now: number): ParsedCoo
   if (eq <= 0) return undefined;
   const name = pair.slice(0, eq).trim();
   const value = pair.slice(eq + 1).trim();
+  // eslint-disable-next-line no-control-regex -- RFC 6265 cookie-octets exclude control characters
   if (!TOKEN.test(name) || /[\u0000-\u001f\u007f;]/.test(value)) return undefined;
 
   let path: string | undefined;

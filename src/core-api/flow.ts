@@ -114,51 +114,56 @@ function firstResponseError(challenge: JsonObject): string | undefined {
 type Answer = { body: JsonObject } | { refusal: FlowOutcome };
 
 export class HttpFlowAttempt implements FlowAttempt {
-  private readonly jar = new CookieJar();
-  private readonly secrets = new FlowSecrets();
-  private readonly deadline: number;
-  private readonly apiBase: URL;
+  readonly #jar = new CookieJar();
+  readonly #secrets = new FlowSecrets();
+  readonly #deadline: number;
+  readonly #apiBase: URL;
+
+  readonly #deps: FlowAttemptDeps;
+  readonly #options: FlowAttemptOptions;
 
   constructor(
-    private readonly deps: FlowAttemptDeps,
-    private readonly options: FlowAttemptOptions,
+    deps: FlowAttemptDeps,
+    options: FlowAttemptOptions,
   ) {
-    this.deadline = Date.now() + options.timeoutMs;
-    this.apiBase = new URL(deps.endpoint.apiBase);
+    this.#deps = deps;
+    this.#options = options;
+    this.#deadline = Date.now() + options.timeoutMs;
+    this.#apiBase = new URL(deps.endpoint.apiBase);
     if (options.sessionCookie !== undefined && options.sessionCookie !== '') {
-      this.jar.set(this.apiBase, 'authentik_session', options.sessionCookie);
+      this.#jar.set(this.#apiBase, 'authentik_session', options.sessionCookie);
     }
   }
 
   async execute(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
     try {
-      return await this.run(flowSlug, credentials);
+      return await this.#run(flowSlug, credentials);
     } catch (err) {
       const detail = err instanceof CoreError ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
-      this.deps.logger.debug({ flow: flowSlug, error: detail }, 'flow executor failed');
+      this.#deps.logger.debug({ flow: flowSlug, error: detail }, 'flow executor failed');
       return refusal('core_error', detail);
     }
   }
 
   async warmUp(flowSlug: string): Promise<void> {
     try {
-      const url = executorUrl(this.deps.endpoint.apiBase, flowSlug, this.options.innerQuery);
-      const res = await this.exchange('GET', url, undefined);
-      this.deps.logger.debug({ flow: flowSlug, status: res.status }, 'flow warm-up done');
+      const url = executorUrl(this.#deps.endpoint.apiBase, flowSlug, this.#options.innerQuery);
+      const res = await this.#exchange('GET', url, undefined);
+      this.#deps.logger.debug({ flow: flowSlug, status: res.status }, 'flow warm-up done');
     } catch (err) {
-      this.deps.logger.debug({ flow: flowSlug, error: err instanceof Error ? err.message : String(err) }, 'flow warm-up failed');
+      this.#deps.logger.debug({ flow: flowSlug, error: err instanceof Error ? err.message : String(err) }, 'flow warm-up failed');
     }
   }
 
   async checkLdapAccess(provider: LdapProviderConfig): Promise<LdapAccess> {
-    const legacy = provider.searchGroup !== null || this.deps.generation() === '2023.10';
+    const legacy = provider.searchGroup !== null || this.#deps.generation() === '2023.10';
     if (!legacy) {
       const path = `/outposts/ldap/${provider.pk}/check_access/?app_slug=${goQueryEscape(provider.applicationSlug)}`;
-      const body = await this.getJson(path, 'ldap check_access', true);
+      const body = await this.#getJson(path, 'ldap check_access', true);
       if (body !== NOT_FOUND) return normalizeLdapAccess(body);
-      this.deps.logger.debug({ provider: provider.name }, 'ldap check_access not found, using the 2023.10 endpoint');
+      this.#deps.logger.debug({ provider: provider.name }, 'ldap check_access not found, using the 2023.10 endpoint');
     }
-    const passing = await this.legacyAppAccess(provider.applicationSlug);
+    const passing = await this.#legacyAppAccess(provider.applicationSlug);
     if (!passing || provider.searchGroup === null) return { passing, hasSearchPermission: false };
     // 2023.10: search permission = the search group among the user's direct groups.
     const searchGroup = provider.searchGroup.toLowerCase();
@@ -167,21 +172,21 @@ export class HttpFlowAttempt implements FlowAttempt {
   }
 
   async checkRadiusAccess(provider: RadiusProviderConfig): Promise<RadiusAccess> {
-    if (this.deps.generation() !== '2023.10') {
+    if (this.#deps.generation() !== '2023.10') {
       const path = `/outposts/radius/${provider.pk}/check_access/?app_slug=${goQueryEscape(provider.applicationSlug)}`;
-      const body = await this.getJson(path, 'radius check_access', true);
+      const body = await this.#getJson(path, 'radius check_access', true);
       if (body !== NOT_FOUND) return normalizeRadiusAccess(body);
-      this.deps.logger.debug({ provider: provider.name }, 'radius check_access not found, using the 2023.10 endpoint');
+      this.#deps.logger.debug({ provider: provider.name }, 'radius check_access not found, using the 2023.10 endpoint');
     }
-    return { passing: await this.legacyAppAccess(provider.applicationSlug), attributes: null };
+    return { passing: await this.#legacyAppAccess(provider.applicationSlug), attributes: null };
   }
 
   async me(): Promise<SessionUserInfo> {
-    return normalizeSessionUser(await this.getJson('/core/users/me/', 'users/me', false));
+    return normalizeSessionUser(await this.#getJson('/core/users/me/', 'users/me', false));
   }
 
   sessionCookie(): string | undefined {
-    return this.jar.get('authentik_session');
+    return this.#jar.get('authentik_session');
   }
 
   sessionId(): string | undefined {
@@ -191,19 +196,19 @@ export class HttpFlowAttempt implements FlowAttempt {
 
   // ---- the solver loop ----
 
-  private async run(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
-    const { logger, metrics } = this.deps;
-    this.secrets.set(credentials.password, credentials.mfaSupport);
-    const url = executorUrl(this.deps.endpoint.apiBase, flowSlug, this.options.innerQuery);
+  async #run(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
+    const { logger, metrics } = this.#deps;
+    this.#secrets.set(credentials.password, credentials.mfaSupport);
+    const url = executorUrl(this.#deps.endpoint.apiBase, flowSlug, this.#options.innerQuery);
 
     let started = performance.now();
-    let challenge = await this.challenge('GET', url, undefined);
+    let challenge = await this.#challenge('GET', url, undefined);
     metrics?.flowGet(componentLabel(challenge), flowSlug, (performance.now() - started) / 1000);
 
     for (let posts = 0; ; ) {
       const component = typeof challenge['component'] === 'string' ? challenge['component'] : undefined;
       const legacyType = LEGACY_CHALLENGE_TYPES.has(challenge['type']) ? (challenge['type'] as string) : undefined;
-      if (legacyType !== undefined) this.deps.observeGeneration('2023.10');
+      if (legacyType !== undefined) this.#deps.observeGeneration('2023.10');
       logger.debug({ flow: flowSlug, component: component ?? legacyType ?? '' }, 'flow challenge');
 
       const responseError = firstResponseError(challenge);
@@ -218,35 +223,35 @@ export class HttpFlowAttempt implements FlowAttempt {
         return refusal('core_error', 'flow executor answered a challenge without component');
       }
 
-      const answer = this.answer(component, challenge, credentials.username);
+      const answer = this.#answer(component, challenge, credentials.username);
       if ('refusal' in answer) return answer.refusal;
       if (posts >= CORE_API_LIMITS.maxChallengePosts) return refusal('flow_error', 'exceeded stage recursion depth');
       posts++;
 
       logger.debug({ flow: flowSlug, component }, 'flow answer');
       started = performance.now();
-      challenge = await this.challenge('POST', url, JSON.stringify(answer.body));
+      challenge = await this.#challenge('POST', url, JSON.stringify(answer.body));
       metrics?.flowPost(component, flowSlug, (performance.now() - started) / 1000);
     }
   }
 
-  private answer(component: string, challenge: JsonObject, username: string): Answer {
+  #answer(component: string, challenge: JsonObject, username: string): Answer {
     switch (component) {
       case 'ak-stage-identification':
         // The password always rides along: identification stages may embed the password field.
-        return { body: { component, uid_field: username, password: this.secrets.password } };
+        return { body: { component, uid_field: username, password: this.#secrets.password } };
       case 'ak-stage-password':
-        return { body: { component, password: this.secrets.password } };
+        return { body: { component, password: this.#secrets.password } };
       case 'ak-stage-user-login':
         return { body: { component, remember_me: true } };
       case 'ak-stage-authenticator-validate':
-        return this.answerAuthenticator(challenge);
+        return this.#answerAuthenticator(challenge);
       default:
         return { refusal: refusal('flow_error', `unsupported challenge type ${component}`) };
     }
   }
 
-  private answerAuthenticator(challenge: JsonObject): Answer {
+  #answerAuthenticator(challenge: JsonObject): Answer {
     const devices = Array.isArray(challenge['device_challenges']) ? challenge['device_challenges'] : [];
     let selected: JsonObject | undefined;
     let code: string | undefined;
@@ -261,9 +266,9 @@ export class HttpFlowAttempt implements FlowAttempt {
         if (id === undefined) return { refusal: refusal('flow_error', 'failed to convert duo device id to int') };
         selected = device;
         duo = id;
-      } else if ((deviceClass === 'static' || deviceClass === 'totp') && selected === undefined && this.secrets.code !== '') {
+      } else if ((deviceClass === 'static' || deviceClass === 'totp') && selected === undefined && this.#secrets.code !== '') {
         selected = device;
-        code = this.secrets.code;
+        code = this.#secrets.code;
       }
     }
     if (selected === undefined) return { refusal: refusal('flow_error', 'no compatible authenticator class found') };
@@ -284,40 +289,40 @@ export class HttpFlowAttempt implements FlowAttempt {
 
   // ---- HTTP in the attempt's session ----
 
-  private headers(withJsonBody: boolean): Record<string, string> {
+  #headers(withJsonBody: boolean): Record<string, string> {
     const headers: Record<string, string> = {
-      'user-agent': this.deps.userAgent,
+      'user-agent': this.#deps.userAgent,
       accept: 'application/json',
-      'x-authentik-outpost-token': this.deps.token,
-      'x-authentik-remote-ip': this.options.remoteIp,
+      'x-authentik-outpost-token': this.#deps.token,
+      'x-authentik-remote-ip': this.#options.remoteIp,
     };
-    if (this.options.clientCertificatePem !== undefined) {
-      headers['x-authentik-outpost-certificate'] = encodeURIComponent(this.options.clientCertificatePem);
+    if (this.#options.clientCertificatePem !== undefined) {
+      headers['x-authentik-outpost-certificate'] = encodeURIComponent(this.#options.clientCertificatePem);
     }
     if (withJsonBody) headers['content-type'] = 'application/json';
     return headers;
   }
 
   /** One exchange with manual redirects: cookies stored from every hop, same origin only, at most 10 hops. */
-  private async exchange(method: 'GET' | 'POST', url: URL, body: string | undefined): Promise<Exchange> {
+  async #exchange(method: 'GET' | 'POST', url: URL, body: string | undefined): Promise<Exchange> {
     let current = url;
     let currentMethod = method;
     let currentBody = body;
     for (let hop = 0; ; hop++) {
-      const remaining = this.deadline - Date.now();
-      if (remaining <= 0) throw new CoreError('timeout', `flow attempt exceeded its ${this.options.timeoutMs} ms deadline`);
-      const headers = this.headers(currentBody !== undefined);
-      const cookie = this.jar.header(current);
+      const remaining = this.#deadline - Date.now();
+      if (remaining <= 0) throw new CoreError('timeout', `flow attempt exceeded its ${this.#options.timeoutMs} ms deadline`);
+      const headers = this.#headers(currentBody !== undefined);
+      const cookie = this.#jar.header(current);
       if (cookie !== undefined) headers['cookie'] = cookie;
-      const res = await this.deps.transport.request({
+      const res = await this.#deps.transport.request({
         method: currentMethod,
         url: current,
         headers,
         ...(currentBody !== undefined ? { body: currentBody } : {}),
         timeoutMs: remaining,
       });
-      const stored = this.jar.storeFromResponse(current, res.setCookie);
-      if (stored.secureOverHttp.length > 0) this.deps.onSecureCookieOverHttp(stored.secureOverHttp);
+      const stored = this.#jar.storeFromResponse(current, res.setCookie);
+      if (stored.secureOverHttp.length > 0) this.#deps.onSecureCookieOverHttp(stored.secureOverHttp);
       if (!REDIRECT_STATUSES.has(res.status)) return { status: res.status, body: res.body };
 
       const location = res.headers.location;
@@ -343,8 +348,8 @@ export class HttpFlowAttempt implements FlowAttempt {
   }
 
   /** An executor exchange that must end in 2xx JSON. */
-  private async challenge(method: 'GET' | 'POST', url: URL, body: string | undefined): Promise<JsonObject> {
-    const res = await this.exchange(method, url, body);
+  async #challenge(method: 'GET' | 'POST', url: URL, body: string | undefined): Promise<JsonObject> {
+    const res = await this.#exchange(method, url, body);
     if (res.status < 200 || res.status > 299) {
       throw new CoreError('http_status', `${method} flow executor: HTTP ${res.status}`, { status: res.status });
     }
@@ -352,8 +357,8 @@ export class HttpFlowAttempt implements FlowAttempt {
   }
 
   /** GET an API path in the attempt's session; 2xx -> JSON, 404 -> NOT_FOUND when allowed, else CoreError. */
-  private async getJson(path: string, what: string, allowNotFound: boolean): Promise<unknown> {
-    const res = await this.exchange('GET', new URL(`${this.deps.endpoint.apiBase}${path}`), undefined);
+  async #getJson(path: string, what: string, allowNotFound: boolean): Promise<unknown> {
+    const res = await this.#exchange('GET', new URL(`${this.#deps.endpoint.apiBase}${path}`), undefined);
     if (res.status === 404 && allowNotFound) return NOT_FOUND;
     if (res.status < 200 || res.status > 299) {
       throw new CoreError('http_status', `${what}: HTTP ${res.status}`, { status: res.status });
@@ -361,9 +366,9 @@ export class HttpFlowAttempt implements FlowAttempt {
     return parseJson(res.body, what);
   }
 
-  private async legacyAppAccess(applicationSlug: string): Promise<boolean> {
+  async #legacyAppAccess(applicationSlug: string): Promise<boolean> {
     const what = 'application check_access';
-    const body = await this.getJson(`/core/applications/${encodeURIComponent(applicationSlug)}/check_access/`, what, false);
+    const body = await this.#getJson(`/core/applications/${encodeURIComponent(applicationSlug)}/check_access/`, what, false);
     return normalizePolicyResult(body, what);
   }
 }

@@ -56,33 +56,33 @@ const NO_BODY_STATUSES = new Set([204, 205, 304]);
 export class HttpTransport {
   /** `scheme://host[:port]` every request must be on. */
   readonly origin: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly limit: number;
-  private readonly maxQueued: number;
-  private readonly maxResponseBytes: number;
-  private readonly requestTimeoutMs: number;
-  private inFlight = 0;
+  readonly #dispatcher: Dispatcher;
+  readonly #limit: number;
+  readonly #maxQueued: number;
+  readonly #maxResponseBytes: number;
+  readonly #requestTimeoutMs: number;
+  #inFlight = 0;
 
   constructor(origin: string, options: HttpTransportOptions = {}) {
     this.origin = options.socketPath !== undefined ? 'http://localhost' : new URL(origin).origin;
     const maxSockets = Math.max(1, options.maxSockets ?? CORE_API_LIMITS.maxSockets);
-    this.maxQueued = Math.max(0, options.maxQueued ?? CORE_API_LIMITS.maxQueuedRequests);
-    this.limit = maxSockets + this.maxQueued;
-    this.maxResponseBytes = options.maxResponseBytes ?? CORE_API_LIMITS.maxResponseBytes;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? CORE_API_LIMITS.requestTimeoutDefaultMs;
+    this.#maxQueued = Math.max(0, options.maxQueued ?? CORE_API_LIMITS.maxQueuedRequests);
+    this.#limit = maxSockets + this.#maxQueued;
+    this.#maxResponseBytes = options.maxResponseBytes ?? CORE_API_LIMITS.maxResponseBytes;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? CORE_API_LIMITS.requestTimeoutDefaultMs;
     const tls = { rejectUnauthorized: options.insecure !== true };
     const pool = {
       connections: maxSockets,
       keepAliveTimeout: options.freeSocketTimeoutMs ?? CORE_API_LIMITS.idleSocketTimeoutMs,
-      maxResponseSize: this.maxResponseBytes,
+      maxResponseSize: this.#maxResponseBytes,
       maxHeaderSize: CORE_API_LIMITS.maxHeaderBytes,
     };
     if (options.socketPath !== undefined) {
-      this.dispatcher = new Pool(this.origin, { ...pool, connect: { socketPath: options.socketPath } });
+      this.#dispatcher = new Pool(this.origin, { ...pool, connect: { socketPath: options.socketPath } });
     } else if (options.proxy !== undefined) {
-      this.dispatcher = new ProxyAgent({ ...pool, uri: options.proxy.href, requestTls: tls });
+      this.#dispatcher = new ProxyAgent({ ...pool, uri: options.proxy.href, requestTls: tls });
     } else {
-      this.dispatcher = new Pool(this.origin, { ...pool, connect: tls });
+      this.#dispatcher = new Pool(this.origin, { ...pool, connect: tls });
     }
   }
 
@@ -91,23 +91,23 @@ export class HttpTransport {
     const url = typeof req.url === 'string' ? new URL(req.url) : req.url;
     const label = `${req.method} ${url.pathname}`;
     if (url.origin !== this.origin) throw new CoreError('transport', `${label}: ${url.origin} is not the core's origin`);
-    if (this.inFlight >= this.limit) throw new CoreError('transport', `${label}: more than ${this.maxQueued} requests waiting for a connection`);
+    if (this.#inFlight >= this.#limit) throw new CoreError('transport', `${label}: more than ${this.#maxQueued} requests waiting for a connection`);
     const deadline = Date.now() + req.timeoutMs;
-    this.inFlight++;
+    this.#inFlight++;
     try {
       try {
-        return await this.once(req, url, label, req.timeoutMs);
+        return await this.#once(req, url, label, req.timeoutMs);
       } catch (err) {
         // The socket closed before any answer, typically a kept-alive one the core closed while idle: an
         // idempotent request is repeated once, on another socket.
         if (!(err instanceof StaleSocketError)) throw err;
         if (!IDEMPOTENT.has(req.method)) throw err.coreError;
-        return await this.once(req, url, label, Math.max(1, deadline - Date.now())).catch((again: unknown) => {
+        return await this.#once(req, url, label, Math.max(1, deadline - Date.now())).catch((again: unknown) => {
           throw again instanceof StaleSocketError ? again.coreError : again;
         });
       }
     } finally {
-      this.inFlight--;
+      this.#inFlight--;
     }
   }
 
@@ -125,7 +125,7 @@ export class HttpTransport {
       url: input.url,
       headers,
       ...(body !== undefined ? { body } : {}),
-      timeoutMs: this.requestTimeoutMs,
+      timeoutMs: this.#requestTimeoutMs,
       signal: input.signal,
     });
     if (res.status < 200 || res.status > 599) {
@@ -137,10 +137,10 @@ export class HttpTransport {
   /** Closes the connections once their requests are done; the transport takes no new requests afterwards. */
   close(): Promise<void> {
     // Closing twice is not an error worth a rejection nobody awaits.
-    return this.dispatcher.close().catch(() => undefined);
+    return this.#dispatcher.close().catch(() => undefined);
   }
 
-  private once(req: TransportRequest, url: URL, label: string, timeoutMs: number): Promise<TransportResponse> {
+  #once(req: TransportRequest, url: URL, label: string, timeoutMs: number): Promise<TransportResponse> {
     return new Promise<TransportResponse>((resolve, reject) => {
       const signal = req.signal;
       if (signal?.aborted === true) {
@@ -198,7 +198,7 @@ export class HttpTransport {
             return;
           }
           const declared = Number(headers['content-length']);
-          if (declared > this.maxResponseBytes) c.abort(oversize(label, this.maxResponseBytes));
+          if (declared > this.#maxResponseBytes) c.abort(oversize(label, this.#maxResponseBytes));
         },
         onResponseData: (_c, chunk) => {
           chunks.push(chunk);
@@ -208,12 +208,12 @@ export class HttpTransport {
           finish(undefined, { status, headers, setCookie, body: only ?? Buffer.concat(chunks) });
         },
         onResponseError: (_c, err) => {
-          const core = coreError(label, err, this.maxResponseBytes);
+          const core = coreError(label, err, this.#maxResponseBytes);
           finish(!responded && isStaleSocket(err) ? new StaleSocketError(core) : core);
         },
       };
       const body = req.body ?? null;
-      this.dispatcher.dispatch(
+      this.#dispatcher.dispatch(
         { origin: this.origin, path: `${url.pathname}${url.search}`, method: req.method, headers: req.headers ?? {}, body },
         handler,
       );

@@ -27,19 +27,19 @@ export function splitPasswordAndCode(password: string, mfaSupport: boolean): Spl
 
 /** Answers of one flow attempt: once either answer is non-empty, later calls are no-ops (the reference's SetSecrets). */
 export class FlowSecrets {
-  private answers: SplitSecrets | undefined;
+  #answers: SplitSecrets | undefined;
 
   set(password: string, mfaSupport: boolean): void {
     if (this.password !== '' || this.code !== '') return;
-    this.answers = splitPasswordAndCode(password, mfaSupport);
+    this.#answers = splitPasswordAndCode(password, mfaSupport);
   }
 
   get password(): string {
-    return this.answers?.password ?? '';
+    return this.#answers?.password ?? '';
   }
 
   get code(): string {
-    return this.answers?.code ?? '';
+    return this.#answers?.code ?? '';
   }
 }
 

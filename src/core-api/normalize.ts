@@ -73,52 +73,56 @@ export function asObject(value: unknown, what: string): JsonObject {
  * against the schema type T of both generations.
  */
 class Fields<T> {
+  readonly #o: JsonObject;
+
   private constructor(
-    private readonly o: JsonObject,
+    o: JsonObject,
     readonly what: string,
-  ) {}
+  ) {
+    this.#o = o;
+  }
 
   static of<T>(value: unknown, what: string): Fields<T> {
     return new Fields<T>(asObject(value, what), what);
   }
 
   has(key: AnyKey<T>): boolean {
-    return key in this.o;
+    return key in this.#o;
   }
 
   value(key: AnyKey<T>): unknown {
-    return this.o[key];
+    return this.#o[key];
   }
 
   string(key: KeyFor<T, string>): string {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (typeof v !== 'string') throw bad(this.what, `field ${key} missing or not a string`);
     return v;
   }
 
   /** Absent or null -> fallback; present with another type -> reject. */
   optionalString<F extends string | null | undefined>(key: KeyFor<T, string>, fallback: F): string | F {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v !== 'string') throw bad(this.what, `field ${key} is not a string`);
     return v;
   }
 
   int(key: KeyFor<T, number>): number {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(this.what, `field ${key} missing or not an integer`);
     return v;
   }
 
   optionalInt(key: KeyFor<T, number>, fallback: number): number {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad(this.what, `field ${key} is not an integer`);
     return v;
   }
 
   optionalBool(key: KeyFor<T, boolean>, fallback: boolean): boolean {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v !== 'boolean') throw bad(this.what, `field ${key} is not a boolean`);
     return v;
@@ -126,7 +130,7 @@ class Fields<T> {
 
   /** Absent or null -> []; anything but an array -> reject. */
   array(key: KeyFor<T, readonly unknown[]>): unknown[] {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) throw bad(this.what, `field ${key} is not an array`);
     return v;
@@ -134,7 +138,7 @@ class Fields<T> {
 
   /** Absent or null -> {}; anything but an object -> reject. */
   record(key: KeyFor<T, object>): JsonObject {
-    const v = this.o[key];
+    const v = this.#o[key];
     if (v === undefined || v === null) return {};
     return asObject(v, `${this.what}.${key}`);
   }

@@ -37,30 +37,30 @@ export interface AttributeDef extends AttrRef {
 }
 
 export class AttributeTable {
-  private readonly defs: AttributeDef[] = [];
-  private readonly byKey = new Map<string, AttributeDef>();
+  readonly #defs: AttributeDef[] = [];
+  readonly #byKey = new Map<string, AttributeDef>();
 
   constructor() {
     for (const type of attributeTypes) this.intern(type.names[0]!);
   }
 
   get size(): number {
-    return this.defs.length;
+    return this.#defs.length;
   }
 
   byId(id: number): AttributeDef {
-    return this.defs[id]!;
+    return this.#defs[id]!;
   }
 
   /** The def for an attribute name as emitted (creates it for a new custom name). */
   intern(name: string): AttributeDef {
     const key = attributeKey(name);
-    const existing = this.byKey.get(key);
+    const existing = this.#byKey.get(key);
     if (existing !== undefined) return existing;
     const known = schemaAttribute(key);
     const match: MatchKind = known?.match ?? 'string';
     const def: AttributeDef = Object.freeze({
-      id: this.defs.length,
+      id: this.#defs.length,
       key,
       name: known?.name ?? name,
       match,
@@ -69,18 +69,18 @@ export class AttributeTable {
       indexed: INDEXED_ATTRIBUTES.has(key),
       ...(BUILT_DN_ATTRIBUTES.has(key) ? { valueKey: builtDnKey } : {}),
     });
-    this.defs.push(def);
-    this.byKey.set(key, def);
+    this.#defs.push(def);
+    this.#byKey.set(key, def);
     return def;
   }
 
   /** The def a filter or selection names, if the attribute is known (schema or present in the directory). */
   resolve(description: string): AttributeDef | undefined {
-    return this.byKey.get(attributeKey(description));
+    return this.#byKey.get(attributeKey(description));
   }
 
   isOperational(key: string): boolean {
-    return this.byKey.get(key)?.operational ?? false;
+    return this.#byKey.get(key)?.operational ?? false;
   }
 }
 

@@ -82,24 +82,30 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /** Time-budgeted cooperative slicing: `if (slicer.due()) await slicer.pause()` inside long loops. */
 class Slicer {
-  private started = performance.now();
-  private count = 0;
+  #started = performance.now();
+  #count = 0;
+
+  readonly #signal: AbortSignal | undefined;
+  readonly #pauseMs: number;
 
   constructor(
-    private readonly signal: AbortSignal | undefined,
-    private readonly pauseMs: number,
-  ) {}
+    signal: AbortSignal | undefined,
+    pauseMs: number,
+  ) {
+    this.#signal = signal;
+    this.#pauseMs = pauseMs;
+  }
 
   /** Cheap: looks at the clock every 256 calls. */
   due(): boolean {
-    if ((++this.count & 255) !== 0) return false;
-    return performance.now() - this.started >= SLICE_MS;
+    if ((++this.#count & 255) !== 0) return false;
+    return performance.now() - this.#started >= SLICE_MS;
   }
 
   async pause(): Promise<void> {
-    await (this.pauseMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, this.pauseMs)) : tick());
-    this.signal?.throwIfAborted();
-    this.started = performance.now();
+    await (this.#pauseMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, this.#pauseMs)) : tick());
+    this.#signal?.throwIfAborted();
+    this.#started = performance.now();
   }
 }
 
@@ -108,71 +114,74 @@ class Slicer {
  * snapshot's, when it has the entry).
  */
 class InterningLayout extends DirectoryLayout {
-  private readonly users = new Map<string, string>();
-  private readonly groups = new Map<string, string>();
+  readonly #users = new Map<string, string>();
+  readonly #groups = new Map<string, string>();
+
+  readonly #previous: PreviousEntries | undefined;
 
   constructor(
     baseDn: string,
-    private readonly previous: PreviousEntries | undefined,
+    previous: PreviousEntries | undefined,
   ) {
     super(baseDn);
+    this.#previous = previous;
   }
 
   override userDn(username: string): string {
-    let dn = this.users.get(username);
+    let dn = this.#users.get(username);
     if (dn === undefined) {
       dn = super.userDn(username);
-      dn = this.previous?.dn(dn) ?? dn;
-      this.users.set(username, dn);
+      dn = this.#previous?.dn(dn) ?? dn;
+      this.#users.set(username, dn);
     }
     return dn;
   }
 
   override groupDn(name: string): string {
-    let dn = this.groups.get(name);
+    let dn = this.#groups.get(name);
     if (dn === undefined) {
       dn = super.groupDn(name);
-      dn = this.previous?.dn(dn) ?? dn;
-      this.groups.set(name, dn);
+      dn = this.#previous?.dn(dn) ?? dn;
+      this.#groups.set(name, dn);
     }
     return dn;
   }
 
   override virtualGroupDn(username: string): string {
     const dn = super.virtualGroupDn(username);
-    return this.previous?.dn(dn) ?? dn;
+    return this.#previous?.dn(dn) ?? dn;
   }
 }
 
 /** The replaced snapshot's entries, to reuse equal strings and value arrays from. */
 class PreviousEntries {
-  private readonly parts: Readonly<SnapshotParts>;
+  readonly #parts: Readonly<SnapshotParts>;
   /** Attribute id of the new table -> id in the previous table (-1: absent there), filled lazily. */
-  private readonly idMap: number[] = [];
+  readonly #idMap: number[] = [];
 
   constructor(previous: DirectorySnapshot) {
-    this.parts = previous.storedParts;
+    this.#parts = previous.storedParts;
   }
 
   /** The previous snapshot's id of an entry DN (same normalized DN; its values are compared before reuse). */
   idOf(dn: string): number | undefined {
-    return this.parts.dnIndex.get(dn) ?? this.parts.dnIndex.get(builtDnKey(dn));
+    return this.#parts.dnIndex.get(dn) ?? this.#parts.dnIndex.get(builtDnKey(dn));
   }
 
   /** The previous snapshot's string of exactly this DN, if it has one. */
   dn(dn: string): string | undefined {
     const id = this.idOf(dn);
-    const old = id === undefined ? undefined : this.parts.dns[id];
+    const old = id === undefined ? undefined : this.#parts.dns[id];
     return old === dn ? old : undefined;
   }
 
   /** The previous entry's slot of the same attribute when equal to `slot`, else `slot`. */
   share(previousId: number, newAttributeId: number, table: AttributeTable, slot: ValueSlot): ValueSlot {
-    const p = this.parts;
-    let oldId = this.idMap[newAttributeId];
+    const p = this.#parts;
+    let oldId = this.#idMap[newAttributeId];
     if (oldId === undefined) {
       oldId = p.table.resolve(table.byId(newAttributeId).name)?.id ?? -1;
-      this.idMap[newAttributeId] = oldId;
+      this.#idMap[newAttributeId] = oldId;
     }
     if (oldId < 0) return slot;
     const position = p.shapes[p.shapeOf[previousId]!]!.positionOf(oldId);
@@ -204,71 +213,71 @@ interface ShapeNode {
 }
 
 export class SnapshotBuilder {
-  private readonly layout: InterningLayout;
-  private readonly numbering: NumberingConfig;
-  private readonly table = new AttributeTable();
-  private readonly idByName = new Map<string, number>();
-  private readonly shapes: Shape[] = [];
-  private readonly shapeTrie: ShapeNode = { next: new Map(), shape: -1 };
-  private readonly fixed = new EntryList();
-  private readonly users = new EntryList();
-  private readonly groups = new EntryList();
-  private readonly virtualGroups = new EntryList();
+  readonly #layout: InterningLayout;
+  readonly #numbering: NumberingConfig;
+  readonly #table = new AttributeTable();
+  readonly #idByName = new Map<string, number>();
+  readonly #shapes: Shape[] = [];
+  readonly #shapeTrie: ShapeNode = { next: new Map(), shape: -1 };
+  readonly #fixed = new EntryList();
+  readonly #users = new EntryList();
+  readonly #groups = new EntryList();
+  readonly #virtualGroups = new EntryList();
   /** Value slots of every entry, in the order added (each entry's slots contiguous): handed to the snapshot as is. */
-  private readonly slots = new ChunkedArray<ValueSlot>();
-  private readonly userPks: number[] = [];
-  private readonly passwordChangedAt: number[] = [];
-  private readonly userIndexByPk = new Map<number, number>();
-  private readonly groupIndexByPk = new Map<string, number>();
+  readonly #slots = new ChunkedArray<ValueSlot>();
+  readonly #userPks: number[] = [];
+  readonly #passwordChangedAt: number[] = [];
+  readonly #userIndexByPk = new Map<number, number>();
+  readonly #groupIndexByPk = new Map<string, number>();
   /**
    * Group members known by pk only (the core sent `users` without users_obj): the slot of the group's member
    * values, how many leading values are users, and their pks (flat). Resolved to user DNs in finish().
    */
-  private readonly pendingMemberSlots: number[] = [];
-  private readonly pendingMemberCounts: number[] = [];
-  private readonly pendingMemberPks: number[] = [];
-  private readonly unresolvedDn: string;
-  private readonly groupParentPks: string[][] = [];
-  private readonly groupChildPks: string[][] = [];
-  private readonly userGroupOffsets: number[] = [0];
-  private readonly userGroupData: number[] = [];
-  private readonly ids: number[] = [];
-  private usersStarted = false;
+  readonly #pendingMemberSlots: number[] = [];
+  readonly #pendingMemberCounts: number[] = [];
+  readonly #pendingMemberPks: number[] = [];
+  readonly #unresolvedDn: string;
+  readonly #groupParentPks: string[][] = [];
+  readonly #groupChildPks: string[][] = [];
+  readonly #userGroupOffsets: number[] = [0];
+  readonly #userGroupData: number[] = [];
+  readonly #ids: number[] = [];
+  #usersStarted = false;
 
-  private readonly previous: PreviousEntries | undefined;
+  readonly #previous: PreviousEntries | undefined;
 
   constructor(provider: SnapshotProvider, previous?: DirectorySnapshot) {
-    this.previous = previous === undefined ? undefined : new PreviousEntries(previous);
-    this.layout = new InterningLayout(provider.baseDn, this.previous);
-    this.numbering = { uidStartNumber: provider.uidStartNumber, gidStartNumber: provider.gidStartNumber };
-    this.add(this.fixed, this.layout.baseDn, baseEntryAttributes(this.layout));
-    this.add(this.fixed, this.layout.usersDn, containerAttributes('users'));
-    this.add(this.fixed, this.layout.groupsDn, containerAttributes('groups'));
-    this.add(this.fixed, this.layout.virtualGroupsDn, containerAttributes('virtual-groups'));
-    this.unresolvedDn = this.layout.userDn('');
+    this.#previous = previous === undefined ? undefined : new PreviousEntries(previous);
+    this.#layout = new InterningLayout(provider.baseDn, this.#previous);
+    this.#numbering = { uidStartNumber: provider.uidStartNumber, gidStartNumber: provider.gidStartNumber };
+    this.#add(this.#fixed, this.#layout.baseDn, baseEntryAttributes(this.#layout));
+    this.#add(this.#fixed, this.#layout.usersDn, containerAttributes('users'));
+    this.#add(this.#fixed, this.#layout.groupsDn, containerAttributes('groups'));
+    this.#add(this.#fixed, this.#layout.virtualGroupsDn, containerAttributes('virtual-groups'));
+    this.#unresolvedDn = this.#layout.userDn('');
   }
 
   get userCount(): number {
-    return this.users.dns.length;
+    return this.#users.dns.length;
   }
 
   get groupCount(): number {
-    return this.groups.dns.length;
+    return this.#groups.dns.length;
   }
 
-  private attributeId(name: string): number {
-    let id = this.idByName.get(name);
+  #attributeId(name: string): number {
+    let id = this.#idByName.get(name);
     if (id === undefined) {
-      id = this.table.intern(name).id;
-      this.idByName.set(name, id);
+      id = this.#table.intern(name).id;
+      this.#idByName.set(name, id);
     }
     return id;
   }
 
   /** Adds an entry. Returns the index of its first slot. */
-  private add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): number {
-    const base = this.slots.length;
-    const previousId = this.previous?.idOf(dn);
+  #add(list: EntryList, dn: string, attributes: readonly LdapAttribute[]): number {
+    const base = this.#slots.length;
+    const previousId = this.#previous?.idOf(dn);
     const n = attributes.length;
     // Entries of a kind mostly list the same attribute types as the one before: reuse its ids and shape.
     let same = list.lastShape >= 0 && n === list.lastTypes.length;
@@ -276,11 +285,11 @@ export class SnapshotBuilder {
     if (!same) {
       const lastTypes: string[] = [];
       const lastIds: number[] = [];
-      const ids = this.ids;
+      const ids = this.#ids;
       ids.length = 0;
-      let node = this.shapeTrie;
+      let node = this.#shapeTrie;
       for (const attribute of attributes) {
-        let id = this.attributeId(attribute.type);
+        let id = this.#attributeId(attribute.type);
         lastTypes.push(attribute.type);
         // Two names of one attribute (an alias among custom attributes): keep the first.
         if (ids.includes(id)) id = -1;
@@ -295,21 +304,21 @@ export class SnapshotBuilder {
         node = next;
       }
       if (node.shape < 0) {
-        node.shape = this.shapes.length;
-        this.shapes.push(new Shape(ids, this.table.size));
+        node.shape = this.#shapes.length;
+        this.#shapes.push(new Shape(ids, this.#table.size));
       }
       list.lastTypes = lastTypes;
       list.lastIds = lastIds;
       list.lastShape = node.shape;
     }
     const lastIds = list.lastIds;
-    const slots = this.slots;
+    const slots = this.#slots;
     for (let i = 0; i < n; i++) {
       const id = lastIds[i]!;
       if (id < 0) continue;
       const values = attributes[i]!.values;
       const slot = values.length === 1 ? values[0]! : values;
-      slots.push(previousId === undefined ? slot : this.previous!.share(previousId, id, this.table, slot));
+      slots.push(previousId === undefined ? slot : this.#previous!.share(previousId, id, this.#table, slot));
     }
     list.dns.push(dn);
     list.shapes.push(list.lastShape);
@@ -319,65 +328,65 @@ export class SnapshotBuilder {
 
   /** Adds groups; all groups must come before the first user. Duplicate pks are ignored. */
   addGroups(groups: readonly DirectoryGroup[]): void {
-    if (this.usersStarted) throw new Error('SnapshotBuilder: groups must be added before users');
-    const memberId = this.attributeId('member');
+    if (this.#usersStarted) throw new Error('SnapshotBuilder: groups must be added before users');
+    const memberId = this.#attributeId('member');
     for (const group of groups) {
-      if (this.groupIndexByPk.has(group.pk)) continue;
-      this.groupIndexByPk.set(group.pk, this.groups.dns.length);
-      this.groupParentPks.push(group.parents.map((g) => g.pk));
-      this.groupChildPks.push(group.children.map((g) => g.pk));
+      if (this.#groupIndexByPk.has(group.pk)) continue;
+      this.#groupIndexByPk.set(group.pk, this.#groups.dns.length);
+      this.#groupParentPks.push(group.parents.map((g) => g.pk));
+      this.#groupChildPks.push(group.children.map((g) => g.pk));
       // Members known by pk only get a placeholder DN (userDn('')) here, replaced once the users are known.
-      const base = this.add(this.groups, this.layout.groupDn(group.name), groupAttributes(group, this.layout, this.numbering));
+      const base = this.#add(this.#groups, this.#layout.groupDn(group.name), groupAttributes(group, this.#layout, this.#numbering));
       if (group.users.some((u) => u.username === '')) {
-        const position = this.shapes[this.groups.lastShape]!.positionOf(memberId);
+        const position = this.#shapes[this.#groups.lastShape]!.positionOf(memberId);
         if (position < 0) continue;
-        this.pendingMemberSlots.push(base + position);
-        this.pendingMemberCounts.push(group.users.length);
-        for (const u of group.users) this.pendingMemberPks.push(u.pk);
+        this.#pendingMemberSlots.push(base + position);
+        this.#pendingMemberCounts.push(group.users.length);
+        for (const u of group.users) this.#pendingMemberPks.push(u.pk);
       }
     }
   }
 
   /** Adds users (and their virtual groups). Duplicate pks are ignored. */
   addUsers(users: readonly DirectoryUser[]): void {
-    this.usersStarted = true;
+    this.#usersStarted = true;
     for (const user of users) {
-      if (this.userIndexByPk.has(user.pk)) continue;
-      this.userIndexByPk.set(user.pk, this.userPks.length);
-      this.userPks.push(user.pk);
-      this.passwordChangedAt.push(epochMicros(user.passwordChangeDate));
+      if (this.#userIndexByPk.has(user.pk)) continue;
+      this.#userIndexByPk.set(user.pk, this.#userPks.length);
+      this.#userPks.push(user.pk);
+      this.#passwordChangedAt.push(epochMicros(user.passwordChangeDate));
       // memberOf in the core's order; groups known by pk only are named from the group listing (unknown
       // ones dropped), named ones keep their name even when the listing lacks them.
       const memberOf: string[] = [];
       for (const ref of user.groups) {
-        const index = this.groupIndexByPk.get(ref.pk);
+        const index = this.#groupIndexByPk.get(ref.pk);
         if (index !== undefined) {
-          this.userGroupData.push(index);
-          memberOf.push(ref.name === '' ? this.groups.dns[index]! : this.layout.groupDn(ref.name));
-        } else if (ref.name !== '') memberOf.push(this.layout.groupDn(ref.name));
+          this.#userGroupData.push(index);
+          memberOf.push(ref.name === '' ? this.#groups.dns[index]! : this.#layout.groupDn(ref.name));
+        } else if (ref.name !== '') memberOf.push(this.#layout.groupDn(ref.name));
       }
-      this.userGroupOffsets.push(this.userGroupData.length);
-      const entries = userEntriesWithGroupDns(user, memberOf, this.layout, this.numbering);
-      this.add(this.users, this.layout.userDn(user.username), entries.user);
-      this.add(this.virtualGroups, this.layout.virtualGroupDn(user.username), entries.virtualGroup);
+      this.#userGroupOffsets.push(this.#userGroupData.length);
+      const entries = userEntriesWithGroupDns(user, memberOf, this.#layout, this.#numbering);
+      this.#add(this.#users, this.#layout.userDn(user.username), entries.user);
+      this.#add(this.#virtualGroups, this.#layout.virtualGroupDn(user.username), entries.virtualGroup);
     }
   }
 
   /** Replaces the placeholder DNs of members known by pk with the users' DNs (members not listed are dropped). */
-  private async resolvePendingMembers(slicer: Slicer): Promise<void> {
-    const slots = this.slots;
-    const userDns = this.users.dns;
+  async #resolvePendingMembers(slicer: Slicer): Promise<void> {
+    const slots = this.#slots;
+    const userDns = this.#users.dns;
     let k = 0;
-    for (let i = 0; i < this.pendingMemberSlots.length; i++) {
-      const slotIndex = this.pendingMemberSlots[i]!;
-      const count = this.pendingMemberCounts[i]!;
+    for (let i = 0; i < this.#pendingMemberSlots.length; i++) {
+      const slotIndex = this.#pendingMemberSlots[i]!;
+      const count = this.#pendingMemberCounts[i]!;
       const current = slots.get(slotIndex);
       const values = typeof current === 'string' ? [current] : current;
       const resolved: string[] = [];
       for (let v = 0; v < values.length; v++) {
         const value = values[v]!;
-        if (v < count && value === this.unresolvedDn) {
-          const index = this.userIndexByPk.get(this.pendingMemberPks[k + v]!);
+        if (v < count && value === this.#unresolvedDn) {
+          const index = this.#userIndexByPk.get(this.#pendingMemberPks[k + v]!);
           if (index !== undefined) resolved.push(userDns[index]!);
         } else {
           resolved.push(value);
@@ -387,19 +396,19 @@ export class SnapshotBuilder {
       slots.set(slotIndex, resolved.length === 1 ? resolved[0]! : resolved);
       if (slicer.due()) await slicer.pause();
     }
-    this.pendingMemberSlots.length = 0;
-    this.pendingMemberCounts.length = 0;
-    this.pendingMemberPks.length = 0;
+    this.#pendingMemberSlots.length = 0;
+    this.#pendingMemberCounts.length = 0;
+    this.#pendingMemberPks.length = 0;
   }
 
   /** Builds the snapshot: graph, indexes and (unless disabled) pre-encoded entries. */
   async finish(options: Pick<BuildOptions, 'preEncode' | 'preEncodeBytes' | 'encodeOnDemand' | 'signal' | 'pauseMs'> = {}): Promise<DirectorySnapshot> {
     const signal = options.signal;
     const slicer = new Slicer(signal, Math.max(0, options.pauseMs ?? 0));
-    await this.resolvePendingMembers(slicer);
-    const userCount = this.users.dns.length;
-    const groupCount = this.groups.dns.length;
-    const lists = [this.fixed, this.users, this.groups, this.virtualGroups];
+    await this.#resolvePendingMembers(slicer);
+    const userCount = this.#users.dns.length;
+    const groupCount = this.#groups.dns.length;
+    const lists = [this.#fixed, this.#users, this.#groups, this.#virtualGroups];
     const total = lists.reduce((n, l) => n + l.dns.length, 0);
     const dns = new Array<string>(total);
     const shapeOf = new Uint32Array(total);
@@ -417,18 +426,18 @@ export class SnapshotBuilder {
       list.shapes.length = 0;
       list.starts.length = 0;
     }
-    const slots = this.slots;
+    const slots = this.#slots;
 
     const { ndns, dnIndex } = await dnIndexOf(dns, slicer);
-    const graph = await membershipGraph(this.userGroupOffsets, this.userGroupData, userCount, groupCount, this.groupIndexByPk, this.groupParentPks, this.groupChildPks, slicer);
-    this.userGroupData.length = 0;
-    this.userGroupOffsets.length = 0;
+    const graph = await membershipGraph(this.#userGroupOffsets, this.#userGroupData, userCount, groupCount, this.#groupIndexByPk, this.#groupParentPks, this.#groupChildPks, slicer);
+    this.#userGroupData.length = 0;
+    this.#userGroupOffsets.length = 0;
     await slicer.pause();
 
     const parts: SnapshotParts = {
-      layout: new DirectoryLayout(this.layout.baseDn),
-      table: this.table,
-      shapes: this.shapes,
+      layout: new DirectoryLayout(this.#layout.baseDn),
+      table: this.#table,
+      shapes: this.#shapes,
       userCount,
       groupCount,
       dns,
@@ -437,10 +446,10 @@ export class SnapshotBuilder {
       slots,
       slotStart,
       dnIndex,
-      indexes: await buildIndexes(this.table, this.shapes, shapeOf, slots, slotStart, userCount, groupCount, slicer),
-      userPks: Int32Array.from(this.userPks),
-      passwordChangedAt: Float64Array.from(this.passwordChangedAt),
-      userIndexByPk: this.userIndexByPk,
+      indexes: await buildIndexes(this.#table, this.#shapes, shapeOf, slots, slotStart, userCount, groupCount, slicer),
+      userPks: Int32Array.from(this.#userPks),
+      passwordChangedAt: Float64Array.from(this.#passwordChangedAt),
+      userIndexByPk: this.#userIndexByPk,
       ...graph,
       encoded: null,
       builtAt: Date.now(),

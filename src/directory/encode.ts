@@ -45,73 +45,76 @@ function putText(buf: Buffer, pos: number, text: string, size: number): number {
 
 export class EntryEncoder {
   /** Encoded type element per attribute id; null for operational and computed attributes. */
-  private readonly typeTlvs: (Buffer | null)[] = [];
+  readonly #typeTlvs: (Buffer | null)[] = [];
   /** Sizes from the last measure(): per attribute its value sizes, then two totals; then dn, list, op. */
-  private sizes = new Int32Array(256);
-  private count = 0;
+  #sizes = new Int32Array(256);
+  #count = 0;
 
-  constructor(private readonly entries: StoredEntries) {
+  readonly #entries: StoredEntries;
+
+  constructor(entries: StoredEntries) {
+    this.#entries = entries;
     const table = entries.table;
     for (let id = 0; id < table.size; id++) {
       const def = table.byId(id);
-      this.typeTlvs.push(def.operational || def.virtual !== null ? null : encodeLdapString(def.name));
+      this.#typeTlvs.push(def.operational || def.virtual !== null ? null : encodeLdapString(def.name));
     }
   }
 
   /** Measures entry `id`; then `write` must follow for the same id. Returns the op's byte length. */
   measure(id: number): number {
-    const { shapes, shapeOf, slots, slotStart, dns } = this.entries;
+    const { shapes, shapeOf, slots, slotStart, dns } = this.#entries;
     const shape = shapes[shapeOf[id]!]!;
     const start = slotStart[id]!;
-    this.count = 0;
+    this.#count = 0;
     let listContent = 0;
     for (let i = 0; i < shape.attrs.length; i++) {
-      const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
+      const typeTlv = this.#typeTlvs[shape.attrs[i]!]!;
       const slot = slots.get(start + i);
       if (typeTlv === null) continue;
       let valuesContent: number;
       if (typeof slot === 'string') {
         const size = utf8Length(slot);
-        this.push(size);
+        this.#push(size);
         valuesContent = tlvSize(size);
       } else {
         if (slot.length === 0) continue;
         valuesContent = 0;
         for (let v = 0; v < slot.length; v++) {
           const size = utf8Length(slot[v]!);
-          this.push(size);
+          this.#push(size);
           valuesContent += tlvSize(size);
         }
       }
       const attributeContent = typeTlv.length + tlvSize(valuesContent);
-      this.push(valuesContent);
-      this.push(attributeContent);
+      this.#push(valuesContent);
+      this.#push(attributeContent);
       listContent += tlvSize(attributeContent);
     }
     const dnSize = utf8Length(dns[id]!);
     const opContent = tlvSize(dnSize) + tlvSize(listContent);
-    this.push(dnSize);
-    this.push(listContent);
-    this.push(opContent);
+    this.#push(dnSize);
+    this.#push(listContent);
+    this.#push(opContent);
     return tlvSize(opContent);
   }
 
-  private push(size: number): void {
-    if (this.count === this.sizes.length) {
-      const grown = new Int32Array(this.sizes.length * 2);
-      grown.set(this.sizes);
-      this.sizes = grown;
+  #push(size: number): void {
+    if (this.#count === this.#sizes.length) {
+      const grown = new Int32Array(this.#sizes.length * 2);
+      grown.set(this.#sizes);
+      this.#sizes = grown;
     }
-    this.sizes[this.count++] = size;
+    this.#sizes[this.#count++] = size;
   }
 
   /** Writes the entry measured last at `pos`; returns the end position. */
   write(id: number, buf: Buffer, pos: number): number {
-    const { shapes, shapeOf, slots, slotStart, dns } = this.entries;
+    const { shapes, shapeOf, slots, slotStart, dns } = this.#entries;
     const shape = shapes[shapeOf[id]!]!;
     const start = slotStart[id]!;
-    const sizes = this.sizes;
-    const n = this.count;
+    const sizes = this.#sizes;
+    const n = this.#count;
     buf[pos] = OpTag.SearchResultEntry;
     pos = putLength(buf, pos + 1, sizes[n - 1]!);
     pos = putText(buf, pos, dns[id]!, sizes[n - 3]!);
@@ -119,7 +122,7 @@ export class EntryEncoder {
     pos = putLength(buf, pos, sizes[n - 2]!);
     let k = 0;
     for (let i = 0; i < shape.attrs.length; i++) {
-      const typeTlv = this.typeTlvs[shape.attrs[i]!]!;
+      const typeTlv = this.#typeTlvs[shape.attrs[i]!]!;
       const slot = slots.get(start + i);
       if (typeTlv === null || (typeof slot !== 'string' && slot.length === 0)) continue;
       // Value sizes come first, then the attribute's two totals (see measure).
@@ -143,7 +146,7 @@ export class EntryEncoder {
     const length = this.measure(id);
     const buf = Buffer.allocUnsafe(length);
     const end = this.write(id, buf, 0);
-    if (end !== length) throw new Error(`entry ${this.entries.dns[id]!}: encoded ${end} bytes, expected ${length}`);
+    if (end !== length) throw new Error(`entry ${this.#entries.dns[id]!}: encoded ${end} bytes, expected ${length}`);
     return buf;
   }
 }
@@ -156,61 +159,64 @@ const SLAB_BYTES = 4 * 1024 * 1024;
  */
 export class EncodedStore {
   readonly slabs: Buffer[] = [];
-  private readonly slabOf: Uint16Array;
-  private readonly offsets: Uint32Array;
+  readonly #slabOf: Uint16Array;
+  readonly #offsets: Uint32Array;
   /** 0 while an entry is not kept (no op is empty). */
-  private readonly lengths: Uint32Array;
-  private slab: Buffer | undefined;
-  private pos = 0;
-  private spent = 0;
+  readonly #lengths: Uint32Array;
+  #slab: Buffer | undefined;
+  #pos = 0;
+  #spent = 0;
   /** Entries kept. */
   count = 0;
 
+  readonly #budget: number;
+
   constructor(
     entries: number,
-    private readonly budget: number,
+    budget: number,
   ) {
-    this.slabOf = new Uint16Array(entries);
-    this.offsets = new Uint32Array(entries);
-    this.lengths = new Uint32Array(entries);
+    this.#budget = budget;
+    this.#slabOf = new Uint16Array(entries);
+    this.#offsets = new Uint32Array(entries);
+    this.#lengths = new Uint32Array(entries);
   }
 
   /** The kept op of entry `id`, if any. */
   get(id: number): Buffer | undefined {
-    const length = this.lengths[id];
+    const length = this.#lengths[id];
     if (length === undefined || length === 0) return undefined;
-    const offset = this.offsets[id]!;
-    return this.slabs[this.slabOf[id]!]!.subarray(offset, offset + length);
+    const offset = this.#offsets[id]!;
+    return this.slabs[this.#slabOf[id]!]!.subarray(offset, offset + length);
   }
 
   /** Encodes entry `id` and keeps it; undefined (nothing kept) when the budget does not allow. */
   keep(id: number, encoder: EntryEncoder): Buffer | undefined {
-    if (id < 0 || id >= this.lengths.length) return undefined;
+    if (id < 0 || id >= this.#lengths.length) return undefined;
     const length = encoder.measure(id);
-    if (this.spent + length > this.budget) return undefined;
-    let slab = this.slab;
-    if (slab === undefined || this.pos + length > slab.length) {
+    if (this.#spent + length > this.#budget) return undefined;
+    let slab = this.#slab;
+    if (slab === undefined || this.#pos + length > slab.length) {
       if (this.slabs.length > 0xfffe) return undefined;
-      if (slab !== undefined) this.slabs[this.slabs.length - 1] = slab.subarray(0, this.pos);
-      slab = Buffer.allocUnsafeSlow(Math.max(Math.min(SLAB_BYTES, this.budget - this.spent), length));
-      this.slab = slab;
-      this.pos = 0;
+      if (slab !== undefined) this.slabs[this.slabs.length - 1] = slab.subarray(0, this.#pos);
+      slab = Buffer.allocUnsafeSlow(Math.max(Math.min(SLAB_BYTES, this.#budget - this.#spent), length));
+      this.#slab = slab;
+      this.#pos = 0;
       this.slabs.push(slab);
     }
-    const start = this.pos;
+    const start = this.#pos;
     const end = encoder.write(id, slab, start);
     if (end !== start + length) throw new Error(`entry ${id}: encoded ${end - start} bytes, expected ${length}`);
-    this.slabOf[id] = this.slabs.length - 1;
-    this.offsets[id] = start;
-    this.lengths[id] = length;
-    this.pos = end;
-    this.spent += length;
+    this.#slabOf[id] = this.slabs.length - 1;
+    this.#offsets[id] = start;
+    this.#lengths[id] = length;
+    this.#pos = end;
+    this.#spent += length;
     this.count++;
     return slab.subarray(start, end);
   }
 
   /** Bytes of the kept ops. */
   get bytes(): number {
-    return this.spent;
+    return this.#spent;
   }
 }

@@ -21,7 +21,11 @@ export class SnapshotHolder {
   #abort: AbortController | undefined;
   #closed = false;
 
-  constructor(private readonly build: SnapshotBuild) {}
+  readonly #build: SnapshotBuild;
+
+  constructor(build: SnapshotBuild) {
+    this.#build = build;
+  }
 
   /** The live snapshot; undefined until the first successful build. */
   get current(): DirectorySnapshot | undefined {
@@ -42,7 +46,7 @@ export class SnapshotHolder {
     const abort = new AbortController();
     this.#abort = abort;
     try {
-      const next = await this.build(abort.signal);
+      const next = await this.#build(abort.signal);
       if (this.#closed) return { ok: false, error: new Error('snapshot holder closed'), durationMs: performance.now() - started };
       this.#current = next;
       return { ok: true, durationMs: performance.now() - started };

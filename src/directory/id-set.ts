@@ -13,7 +13,10 @@ export interface IdSet {
 export class RangeSet implements IdSet {
   readonly size: number;
   /** [start, end) pairs, ascending and disjoint. */
-  constructor(private readonly bounds: readonly number[]) {
+  readonly #bounds: readonly number[];
+
+  constructor(bounds: readonly number[]) {
+    this.#bounds = bounds;
     let size = 0;
     for (let i = 0; i < bounds.length; i += 2) size += bounds[i + 1]! - bounds[i]!;
     this.size = size;
@@ -24,13 +27,13 @@ export class RangeSet implements IdSet {
   }
 
   has(id: number): boolean {
-    const b = this.bounds;
+    const b = this.#bounds;
     for (let i = 0; i < b.length; i += 2) if (id >= b[i]! && id < b[i + 1]!) return true;
     return false;
   }
 
   *[Symbol.iterator](): Iterator<number> {
-    const b = this.bounds;
+    const b = this.#bounds;
     for (let i = 0; i < b.length; i += 2) for (let id = b[i]!; id < b[i + 1]!; id++) yield id;
   }
 }

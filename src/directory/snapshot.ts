@@ -100,134 +100,134 @@ export class DirectorySnapshot implements SearchView {
   /** Epoch ms when the build finished. */
   readonly builtAt: number;
   readonly visible = null;
-  private readonly p: SnapshotParts;
-  private readonly groupStart: number;
-  private readonly virtualGroupStart: number;
-  private readonly entryCount: number;
+  readonly #p: SnapshotParts;
+  readonly #groupStart: number;
+  readonly #virtualGroupStart: number;
+  readonly #entryCount: number;
   // Bounded by entry count and by total ids held, so a few huge groups cannot pin much memory.
-  private readonly inChainMemo = new LRUCache<string, IdSet>({ max: DIRECTORY_LIMITS.inChainMemoEntries, maxSize: DIRECTORY_LIMITS.inChainMemoIds, sizeCalculation: (set) => set.size + 1 });
-  private readonly restrictedViews = new LRUCache<number, RestrictedView>({ max: DIRECTORY_LIMITS.restrictedViewMemoEntries });
-  private readonly userIndexByPk: Map<number, number>;
-  private readonly baseKeys = new Map<string, string | null>();
-  private readonly encoder: EntryEncoder;
-  private readonly encodeOnDemand: boolean;
+  readonly #inChainMemo = new LRUCache<string, IdSet>({ max: DIRECTORY_LIMITS.inChainMemoEntries, maxSize: DIRECTORY_LIMITS.inChainMemoIds, sizeCalculation: (set) => set.size + 1 });
+  readonly #restrictedViews = new LRUCache<number, RestrictedView>({ max: DIRECTORY_LIMITS.restrictedViewMemoEntries });
+  readonly #userIndexByPk: Map<number, number>;
+  readonly #baseKeys = new Map<string, string | null>();
+  readonly #encoder: EntryEncoder;
+  readonly #encodeOnDemand: boolean;
 
   constructor(parts: SnapshotParts) {
-    this.p = parts;
+    this.#p = parts;
     this.layout = parts.layout;
     this.userCount = parts.userCount;
     this.groupCount = parts.groupCount;
     this.builtAt = parts.builtAt;
-    this.groupStart = FIRST_OBJECT_ID + parts.userCount;
-    this.virtualGroupStart = this.groupStart + parts.groupCount;
-    this.entryCount = this.virtualGroupStart + parts.userCount;
+    this.#groupStart = FIRST_OBJECT_ID + parts.userCount;
+    this.#virtualGroupStart = this.#groupStart + parts.groupCount;
+    this.#entryCount = this.#virtualGroupStart + parts.userCount;
     let byPk = parts.userIndexByPk;
     if (byPk === undefined) {
       byPk = new Map();
       for (let i = 0; i < parts.userCount; i++) if (!byPk.has(parts.userPks[i]!)) byPk.set(parts.userPks[i]!, i);
     }
-    this.userIndexByPk = byPk;
-    this.encoder = new EntryEncoder(parts);
-    this.encodeOnDemand = parts.encodeOnDemand === true;
+    this.#userIndexByPk = byPk;
+    this.#encoder = new EntryEncoder(parts);
+    this.#encodeOnDemand = parts.encodeOnDemand === true;
   }
 
   /** The stored parts, read by the next build to share unchanged strings with this snapshot. */
   get storedParts(): Readonly<SnapshotParts> {
-    return this.p;
+    return this.#p;
   }
 
   /** Number of entries (base, 3 containers, users, groups, virtual groups). */
   get size(): number {
-    return this.entryCount;
+    return this.#entryCount;
   }
 
   kindOf(id: number): EntryKindValue {
     if (id === BASE_ID) return EntryKind.base;
     if (id < FIRST_OBJECT_ID) return EntryKind.container;
-    if (id < this.groupStart) return EntryKind.user;
-    if (id < this.virtualGroupStart) return EntryKind.group;
+    if (id < this.#groupStart) return EntryKind.user;
+    if (id < this.#virtualGroupStart) return EntryKind.group;
     return EntryKind.virtualGroup;
   }
 
   /** The entry id of a DN (any spelling), or undefined. */
   idOf(dn: string): number | undefined {
     const key = this.dnKeyOf(dn);
-    return key === null ? undefined : this.p.dnIndex.get(key);
+    return key === null ? undefined : this.#p.dnIndex.get(key);
   }
 
   /** Normalized DN, remembering the few base DNs clients use over and over (bounded). */
   dnKeyOf(dn: string): string | null {
-    const known = this.p.dnIndex.has(dn) ? dn : this.baseKeys.get(dn);
+    const known = this.#p.dnIndex.has(dn) ? dn : this.#baseKeys.get(dn);
     if (known !== undefined) return known;
     const key = normalizeDnValue(dn);
-    if (this.baseKeys.size >= DIRECTORY_LIMITS.baseKeyMemoEntries) this.baseKeys.clear();
-    this.baseKeys.set(dn, key);
+    if (this.#baseKeys.size >= DIRECTORY_LIMITS.baseKeyMemoEntries) this.#baseKeys.clear();
+    this.#baseKeys.set(dn, key);
     return key;
   }
 
   /** Entry id of a user by pk, or undefined when the user is not in the snapshot. */
   userIdByPkOf(pk: number): number | undefined {
-    const index = this.userIndexByPk.get(pk);
+    const index = this.#userIndexByPk.get(pk);
     return index === undefined ? undefined : FIRST_OBJECT_ID + index;
   }
 
   /** The user's password change date in epoch µs; NaN when the core did not send one (or no such user). */
   passwordChangedAtOf(userId: number): number {
-    return this.p.passwordChangedAt[userId - FIRST_OBJECT_ID] ?? Number.NaN;
+    return this.#p.passwordChangedAt[userId - FIRST_OBJECT_ID] ?? Number.NaN;
   }
 
   /** The whole entry (all attributes, operational ones included): for tests and diagnostics. */
   entryById(id: number, selection: AttributeSelection = parseAttributeSelection(['*', '+'])): LdapEntry {
-    return { dn: this.p.dns[id]!, attributes: selectedAttributes(this, id, selection, false) };
+    return { dn: this.#p.dns[id]!, attributes: selectedAttributes(this, id, selection, false) };
   }
 
   /** Approximate bytes held by the pre-encoded entries. */
   get encodedBytes(): number {
-    return this.p.encoded?.bytes ?? 0;
+    return this.#p.encoded?.bytes ?? 0;
   }
 
   // -------------------------------------------------------------------------------------------------------
   // MatchContext
 
   attribute(description: string): AttrRef | undefined {
-    return this.p.table.resolve(description);
+    return this.#p.table.resolve(description);
   }
 
   values(entry: number, attr: AttrRef): ValueSlot | undefined {
     const def = attr as AttributeDef;
-    if (def.virtual !== null) return this.virtualValues(entry, def);
-    const p = this.p;
+    if (def.virtual !== null) return this.#virtualValues(entry, def);
+    const p = this.#p;
     const position = p.shapes[p.shapeOf[entry]!]!.positionOf(attr.id);
     return position < 0 ? undefined : p.slots.get(p.slotStart[entry]! + position);
   }
 
   *attributesOf(entry: number): Iterable<AttrRef> {
-    const p = this.p;
+    const p = this.#p;
     for (const id of p.shapes[p.shapeOf[entry]!]!.attrs) yield p.table.byId(id);
   }
 
   entryDn(entry: number): string {
-    return this.p.dns[entry]!;
+    return this.#p.dns[entry]!;
   }
 
   equalityIndex(attr: AttrRef, key: string): IdSet | undefined {
     if (attr.key === 'entrydn') {
-      const id = this.p.dnIndex.get(key);
+      const id = this.#p.dnIndex.get(key);
       return id === undefined ? EMPTY_SET : new SortedIds([id]);
     }
-    const index = this.p.indexes.get(attr.id);
+    const index = this.#p.indexes.get(attr.id);
     if (index === undefined) return undefined;
     const posting = index.get(key);
     const set: IdSet = posting === undefined ? EMPTY_SET : typeof posting === 'number' ? new SortedIds([posting]) : Array.isArray(posting) ? new SortedIds(posting) : posting;
     // Virtual groups are indexed only where they differ from their user: add those of the users found.
     if (SHARED_WITH_VIRTUAL_GROUP.has(attr.key)) {
       const extra: number[] = [];
-      for (const id of set) if (id >= FIRST_OBJECT_ID && id < this.groupStart) extra.push(this.virtualGroupIdOf(id));
+      for (const id of set) if (id >= FIRST_OBJECT_ID && id < this.#groupStart) extra.push(this.virtualGroupIdOf(id));
       return extra.length === 0 ? set : union([set, new SortedIds(extra)]);
     }
     // A virtual group's only member is its user; those values are not indexed.
     if (attr.key === 'member') {
-      const target = this.p.dnIndex.get(key);
+      const target = this.#p.dnIndex.get(key);
       if (target !== undefined && this.kindOf(target) === EntryKind.user) return union([set, new SortedIds([this.virtualGroupIdOf(target)])]);
     }
     return set;
@@ -245,11 +245,11 @@ export class DirectorySnapshot implements SearchView {
   inChain(attr: AttrRef, dnKey: string): IdSet | undefined {
     if (attr.key !== 'memberof' && attr.key !== 'member') return undefined;
     const memoKey = attr.key + '\n' + dnKey;
-    const cached = this.inChainMemo.get(memoKey);
+    const cached = this.#inChainMemo.get(memoKey);
     if (cached !== undefined) return cached;
-    const target = this.p.dnIndex.get(dnKey);
-    const result = target === undefined ? EMPTY_SET : attr.key === 'memberof' ? this.membersInChain(target) : this.groupsInChain(target);
-    this.inChainMemo.set(memoKey, result);
+    const target = this.#p.dnIndex.get(dnKey);
+    const result = target === undefined ? EMPTY_SET : attr.key === 'memberof' ? this.#membersInChain(target) : this.#groupsInChain(target);
+    this.#inChainMemo.set(memoKey, result);
     return result;
   }
 
@@ -261,7 +261,7 @@ export class DirectorySnapshot implements SearchView {
   }
 
   *storedAttributes(id: number): Iterable<[AttributeDef, ValueSlot]> {
-    const p = this.p;
+    const p = this.#p;
     const shape = p.shapes[p.shapeOf[id]!]!;
     const start = p.slotStart[id]!;
     for (let i = 0; i < shape.attrs.length; i++) yield [p.table.byId(shape.attrs[i]!), p.slots.get(start + i)];
@@ -273,7 +273,7 @@ export class DirectorySnapshot implements SearchView {
    * every entry was most of the cost of a `cn`-only search returning many entries.
    */
   selectedStored(id: number, selection: AttributeSelection, typesOnly: boolean, memo: Map<number, readonly number[]>, out: LdapAttribute[]): void {
-    const p = this.p;
+    const p = this.#p;
     const shapeIndex = p.shapeOf[id]!;
     const shape = p.shapes[shapeIndex]!;
     let positions = memo.get(shapeIndex);
@@ -298,14 +298,14 @@ export class DirectorySnapshot implements SearchView {
    * the budget lasts).
    */
   preEncoded(id: number): Buffer {
-    const encoded = this.p.encoded;
-    if (encoded === null) return this.encoder.encode(id);
-    return encoded.get(id) ?? (this.encodeOnDemand ? encoded.keep(id, this.encoder) : undefined) ?? this.encoder.encode(id);
+    const encoded = this.#p.encoded;
+    if (encoded === null) return this.#encoder.encode(id);
+    return encoded.get(id) ?? (this.#encodeOnDemand ? encoded.keep(id, this.#encoder) : undefined) ?? this.#encoder.encode(id);
   }
 
   /** Entries with kept encoded bytes (grows as searches send entries, when encoding on demand). */
   get preEncodedCount(): number {
-    return this.p.encoded?.count ?? 0;
+    return this.#p.encoded?.count ?? 0;
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ export class DirectorySnapshot implements SearchView {
    * not visible to the viewer) 32 with the nearest visible ancestor as matchedDN, a full size limit 4.
    */
   search(query: SearchQuery, viewer: Viewer): SearchResult {
-    const view: SearchView = viewer.canSearch ? this : this.restrictedView(viewer.userPk);
+    const view: SearchView = viewer.canSearch ? this : this.#restrictedView(viewer.userPk);
     return runSearch(this, view, query);
   }
 
@@ -326,10 +326,10 @@ export class DirectorySnapshot implements SearchView {
    * invalidDNSyntax. An assertion invalid for the attribute's syntax compares false.
    */
   compare(dn: string, attribute: string, value: string, viewer: Viewer): { resultCode: number; matchedDn: string } {
-    const view: SearchView = viewer.canSearch ? this : this.restrictedView(viewer.userPk);
+    const view: SearchView = viewer.canSearch ? this : this.#restrictedView(viewer.userPk);
     const key = this.dnKeyOf(dn);
     if (key === null) return { resultCode: ResultCode.invalidDNSyntax, matchedDn: '' };
-    const id = this.p.dnIndex.get(key);
+    const id = this.#p.dnIndex.get(key);
     if (id === undefined || (view.visible !== null && !view.visible.has(id))) {
       return { resultCode: ResultCode.noSuchObject, matchedDn: matchedAncestor(this, view, key) };
     }
@@ -349,9 +349,9 @@ export class DirectorySnapshot implements SearchView {
     if (baseId === BASE_ID) {
       if (scope === 1) return RangeSet.of(USERS_CONTAINER_ID, FIRST_OBJECT_ID);
       start = USERS_CONTAINER_ID;
-      end = this.entryCount;
+      end = this.#entryCount;
     } else if (baseId < FIRST_OBJECT_ID) {
-      [start, end] = this.childRange(baseId);
+      [start, end] = this.#childRange(baseId);
     } else {
       start = end = 0;
     }
@@ -359,26 +359,26 @@ export class DirectorySnapshot implements SearchView {
     return RangeSet.of(start, end); // one level and subordinates coincide below the base entry
   }
 
-  private childRange(containerId: number): [number, number] {
-    if (containerId === USERS_CONTAINER_ID) return [FIRST_OBJECT_ID, this.groupStart];
-    if (containerId === GROUPS_CONTAINER_ID) return [this.groupStart, this.virtualGroupStart];
-    return [this.virtualGroupStart, this.entryCount];
+  #childRange(containerId: number): [number, number] {
+    if (containerId === USERS_CONTAINER_ID) return [FIRST_OBJECT_ID, this.#groupStart];
+    if (containerId === GROUPS_CONTAINER_ID) return [this.#groupStart, this.#virtualGroupStart];
+    return [this.#virtualGroupStart, this.#entryCount];
   }
 
-  private virtualValues(entry: number, def: AttributeDef): ValueSlot | undefined {
+  #virtualValues(entry: number, def: AttributeDef): ValueSlot | undefined {
     switch (def.virtual) {
       case 'entrydn':
-        return [this.p.dns[entry]!];
+        return [this.#p.dns[entry]!];
       case 'subschemasubentry':
         return SUBSCHEMA_VALUES;
       case 'hassubordinates': {
         if (entry === BASE_ID) return TRUE_VALUES;
         if (entry >= FIRST_OBJECT_ID) return FALSE_VALUES;
-        const [start, end] = this.childRange(entry);
+        const [start, end] = this.#childRange(entry);
         return end > start ? TRUE_VALUES : FALSE_VALUES;
       }
       case 'entryuuid':
-        return [this.entryUuid(entry)];
+        return [this.#entryUuid(entry)];
       default:
         return undefined;
     }
@@ -388,29 +388,29 @@ export class DirectorySnapshot implements SearchView {
    * A stable entryUUID: a group's pk (a UUID) as is; otherwise a name-based UUID from the entry kind and the
    * user's uid (which authentik derives from pk and install id), so it survives renames.
    */
-  private entryUuid(entry: number): string {
+  #entryUuid(entry: number): string {
     const kind = this.kindOf(entry);
-    const uidDef = this.p.table.resolve('uid')!;
+    const uidDef = this.#p.table.resolve('uid')!;
     const slot = kind === EntryKind.base || kind === EntryKind.container ? undefined : this.values(entry, uidDef);
     const uid = slot === undefined ? undefined : slotValues(slot)[0];
     if (kind === EntryKind.group && uid !== undefined && UUID.test(uid)) return uid.toLowerCase();
-    const seed = uid === undefined ? 'dn:' + this.p.ndns[entry]! : kind + ':' + uid;
+    const seed = uid === undefined ? 'dn:' + this.#p.ndns[entry]! : kind + ':' + uid;
     return nameBasedUuid(seed);
   }
 
   // -------------------------------------------------------------------------------------------------------
   // Membership
 
-  private userIndexOf(id: number): number {
+  #userIndexOf(id: number): number {
     return id - FIRST_OBJECT_ID;
   }
 
-  private directGroupsOfUser(userIndex: number): Uint32Array {
-    return this.p.userGroupData.subarray(this.p.userGroupOffsets[userIndex]!, this.p.userGroupOffsets[userIndex + 1]!);
+  #directGroupsOfUser(userIndex: number): Uint32Array {
+    return this.#p.userGroupData.subarray(this.#p.userGroupOffsets[userIndex], this.#p.userGroupOffsets[userIndex + 1]);
   }
 
   /** Group indexes reachable from `start` along `edges` (start itself only when a cycle leads back). */
-  private reachable(start: readonly number[] | Uint32Array, edges: number[][], includeStart: boolean): number[] {
+  #reachable(start: readonly number[] | Uint32Array, edges: number[][], includeStart: boolean): number[] {
     const seen = new Uint8Array(this.groupCount);
     const out: number[] = [];
     const stack: number[] = [];
@@ -438,35 +438,35 @@ export class DirectorySnapshot implements SearchView {
   }
 
   /** `memberOf:1.2.840.113556.1.4.1941:=<target>`: users and groups transitively in the target group. */
-  private membersInChain(target: number): IdSet {
+  #membersInChain(target: number): IdSet {
     const kind = this.kindOf(target);
-    if (kind === EntryKind.virtualGroup) return new SortedIds([FIRST_OBJECT_ID + (target - this.virtualGroupStart)]);
+    if (kind === EntryKind.virtualGroup) return new SortedIds([FIRST_OBJECT_ID + (target - this.#virtualGroupStart)]);
     if (kind !== EntryKind.group) return EMPTY_SET;
-    const g = target - this.groupStart;
-    const descendants = this.reachable([g], this.p.groupChildren, false);
+    const g = target - this.#groupStart;
+    const descendants = this.#reachable([g], this.#p.groupChildren, false);
     const ids: number[] = [];
     const addUsers = (group: number): void => {
-      const { groupUserOffsets: offsets, groupUserData: data } = this.p;
+      const { groupUserOffsets: offsets, groupUserData: data } = this.#p;
       for (let i = offsets[group]!; i < offsets[group + 1]!; i++) ids.push(FIRST_OBJECT_ID + data[i]!);
     };
     addUsers(g);
     for (const d of descendants) {
       if (d !== g) addUsers(d);
-      ids.push(this.groupStart + d);
+      ids.push(this.#groupStart + d);
     }
     return sortedUnique(ids);
   }
 
   /** `member:1.2.840.113556.1.4.1941:=<target>`: groups that transitively contain the target. */
-  private groupsInChain(target: number): IdSet {
+  #groupsInChain(target: number): IdSet {
     const kind = this.kindOf(target);
     const ids: number[] = [];
     if (kind === EntryKind.user) {
-      const userIndex = this.userIndexOf(target);
-      for (const g of this.reachable(this.directGroupsOfUser(userIndex), this.p.groupParents, true)) ids.push(this.groupStart + g);
-      ids.push(this.virtualGroupStart + userIndex);
+      const userIndex = this.#userIndexOf(target);
+      for (const g of this.#reachable(this.#directGroupsOfUser(userIndex), this.#p.groupParents, true)) ids.push(this.#groupStart + g);
+      ids.push(this.#virtualGroupStart + userIndex);
     } else if (kind === EntryKind.group) {
-      for (const g of this.reachable([target - this.groupStart], this.p.groupParents, false)) ids.push(this.groupStart + g);
+      for (const g of this.#reachable([target - this.#groupStart], this.#p.groupParents, false)) ids.push(this.#groupStart + g);
     }
     return sortedUnique(ids);
   }
@@ -474,21 +474,21 @@ export class DirectorySnapshot implements SearchView {
   // -------------------------------------------------------------------------------------------------------
   // Non-privileged view (reference 3.7)
 
-  private restrictedView(userPk: number): RestrictedView {
-    let view = this.restrictedViews.get(userPk);
+  #restrictedView(userPk: number): RestrictedView {
+    let view = this.#restrictedViews.get(userPk);
     if (view === undefined) {
       const userId = this.userIdByPkOf(userPk);
       const groupIds: number[] = [];
-      if (userId !== undefined) for (const g of this.directGroupsOfUser(this.userIndexOf(userId))) groupIds.push(this.groupStart + g);
+      if (userId !== undefined) for (const g of this.#directGroupsOfUser(this.#userIndexOf(userId))) groupIds.push(this.#groupStart + g);
       view = new RestrictedView(this, userId, groupIds);
-      this.restrictedViews.set(userPk, view);
+      this.#restrictedViews.set(userPk, view);
     }
     return view;
   }
 
   /** For views: entry id of the virtual group of a user entry. */
   virtualGroupIdOf(userId: number): number {
-    return this.virtualGroupStart + this.userIndexOf(userId);
+    return this.#virtualGroupStart + this.#userIndexOf(userId);
   }
 }
 
@@ -519,57 +519,60 @@ function sortedUnique(ids: number[]): IdSet {
  */
 class RestrictedView implements SearchView {
   readonly visible: IdSet;
-  private readonly groups: ReadonlySet<number>;
-  private readonly memberValues: readonly string[];
-  private readonly memberDef: AttributeDef;
-  private readonly memberOfDef: AttributeDef;
+  readonly #groups: ReadonlySet<number>;
+  readonly #memberValues: readonly string[];
+  readonly #memberDef: AttributeDef;
+  readonly #memberOfDef: AttributeDef;
+
+  readonly #snapshot: DirectorySnapshot;
 
   constructor(
-    private readonly snapshot: DirectorySnapshot,
+    snapshot: DirectorySnapshot,
     userId: number | undefined,
     groupIds: number[],
   ) {
+    this.#snapshot = snapshot;
     const ids = [BASE_ID, USERS_CONTAINER_ID, GROUPS_CONTAINER_ID, VIRTUAL_GROUPS_CONTAINER_ID];
     if (userId !== undefined) ids.push(userId, ...groupIds, snapshot.virtualGroupIdOf(userId));
     ids.sort((a, b) => a - b);
     this.visible = new SortedIds(ids);
-    this.groups = new Set(groupIds);
-    this.memberValues = userId === undefined ? [] : [snapshot.entryDn(userId)];
-    this.memberDef = snapshot.attribute('member') as AttributeDef;
-    this.memberOfDef = snapshot.attribute('memberOf') as AttributeDef;
+    this.#groups = new Set(groupIds);
+    this.#memberValues = userId === undefined ? [] : [snapshot.entryDn(userId)];
+    this.#memberDef = snapshot.attribute('member') as AttributeDef;
+    this.#memberOfDef = snapshot.attribute('memberOf') as AttributeDef;
   }
 
   attribute(description: string): AttrRef | undefined {
-    return this.snapshot.attribute(description);
+    return this.#snapshot.attribute(description);
   }
 
   values(entry: number, attr: AttrRef): ValueSlot | undefined {
-    if (this.groups.has(entry)) {
-      if (attr.id === this.memberDef.id) return this.memberValues;
-      if (attr.id === this.memberOfDef.id) return undefined;
+    if (this.#groups.has(entry)) {
+      if (attr.id === this.#memberDef.id) return this.#memberValues;
+      if (attr.id === this.#memberOfDef.id) return undefined;
     }
-    return this.snapshot.values(entry, attr);
+    return this.#snapshot.values(entry, attr);
   }
 
   *attributesOf(entry: number): Iterable<AttrRef> {
-    for (const attr of this.snapshot.attributesOf(entry)) {
+    for (const attr of this.#snapshot.attributesOf(entry)) {
       const values = this.values(entry, attr);
       if (values !== undefined && values.length > 0) yield attr;
     }
   }
 
   entryDn(entry: number): string {
-    return this.snapshot.entryDn(entry);
+    return this.#snapshot.entryDn(entry);
   }
 
   equalityIndex(attr: AttrRef, key: string): IdSet | undefined {
     // The group overlay changes member / memberOf: evaluate those on the (few) visible entries instead.
-    if (attr.id === this.memberDef.id || attr.id === this.memberOfDef.id) return undefined;
-    return this.snapshot.equalityIndex(attr, key);
+    if (attr.id === this.#memberDef.id || attr.id === this.#memberOfDef.id) return undefined;
+    return this.#snapshot.equalityIndex(attr, key);
   }
 
   indexIsExact(attr: AttrRef): boolean {
-    return this.snapshot.indexIsExact(attr);
+    return this.#snapshot.indexIsExact(attr);
   }
 
   inChain(): IdSet | undefined {
@@ -578,15 +581,15 @@ class RestrictedView implements SearchView {
   }
 
   canUsePreEncoded(id: number): boolean {
-    return !this.groups.has(id) && this.snapshot.canUsePreEncoded();
+    return !this.#groups.has(id) && this.#snapshot.canUsePreEncoded();
   }
 
   *storedAttributes(id: number): Iterable<[AttributeDef, ValueSlot]> {
-    for (const [def, values] of this.snapshot.storedAttributes(id)) {
-      if (this.groups.has(id)) {
-        if (def.id === this.memberOfDef.id) continue;
-        if (def.id === this.memberDef.id) {
-          if (this.memberValues.length > 0) yield [def, this.memberValues];
+    for (const [def, values] of this.#snapshot.storedAttributes(id)) {
+      if (this.#groups.has(id)) {
+        if (def.id === this.#memberOfDef.id) continue;
+        if (def.id === this.#memberDef.id) {
+          if (this.#memberValues.length > 0) yield [def, this.#memberValues];
           continue;
         }
       }
@@ -618,66 +621,77 @@ class SnapshotSearchResult implements SearchResult {
   readonly resultCode: number;
   readonly matchedDn: string;
   readonly diagnosticMessage: string;
-  private readonly usePreEncoded: boolean;
+  readonly #usePreEncoded: boolean;
+
+  readonly #snapshot: DirectorySnapshot;
+  readonly #view: SearchView;
+  readonly #ids: readonly number[];
+  readonly #selection: AttributeSelection;
+  readonly #typesOnly: boolean;
 
   constructor(
-    private readonly snapshot: DirectorySnapshot,
-    private readonly view: SearchView,
-    private readonly ids: readonly number[],
-    private readonly selection: AttributeSelection,
-    private readonly typesOnly: boolean,
+    snapshot: DirectorySnapshot,
+    view: SearchView,
+    ids: readonly number[],
+    selection: AttributeSelection,
+    typesOnly: boolean,
     outcome: { resultCode: number; matchedDn?: string; diagnosticMessage?: string },
   ) {
+    this.#snapshot = snapshot;
+    this.#view = view;
+    this.#ids = ids;
+    this.#selection = selection;
+    this.#typesOnly = typesOnly;
     this.resultCode = outcome.resultCode;
     this.matchedDn = outcome.matchedDn ?? '';
     this.diagnosticMessage = outcome.diagnosticMessage ?? '';
-    this.usePreEncoded = !typesOnly && selectsExactlyUserAttributes(selection, (key) => snapshot.attribute(key) !== undefined && (snapshot.attribute(key) as AttributeDef).operational);
+    this.#usePreEncoded = !typesOnly && selectsExactlyUserAttributes(selection, (key) => snapshot.attribute(key) !== undefined && (snapshot.attribute(key) as AttributeDef).operational);
   }
 
   get count(): number {
-    return this.ids.length;
+    return this.#ids.length;
   }
 
   encoded(index: number): Buffer {
-    const id = this.at(index);
-    if (this.usePreEncoded && this.view.canUsePreEncoded(id)) return this.snapshot.preEncoded(id);
+    const id = this.#at(index);
+    if (this.#usePreEncoded && this.#view.canUsePreEncoded(id)) return this.#snapshot.preEncoded(id);
     const entry = this.entry(index);
     return encodeEntryOp(entry.dn, entry.attributes);
   }
 
   entry(index: number): LdapEntry {
-    const id = this.at(index);
-    if (this.view !== this.snapshot) {
-      return { dn: this.view.entryDn(id), attributes: selectedAttributes(this.view, id, this.selection, this.typesOnly) };
+    const id = this.#at(index);
+    if (this.#view !== this.#snapshot) {
+      return { dn: this.#view.entryDn(id), attributes: selectedAttributes(this.#view, id, this.#selection, this.#typesOnly) };
     }
     // The unrestricted view: stored attributes through the per-shape memo, then the computed ones.
     const attributes: LdapAttribute[] = [];
-    if (!this.selection.none) {
-      this.snapshot.selectedStored(id, this.selection, this.typesOnly, this.shapeMemo, attributes);
-      for (const def of this.selectedVirtual()) {
-        const slot = this.snapshot.values(id, def);
-        if (slot !== undefined) attributes.push({ type: def.name, values: this.typesOnly ? [] : slotValues(slot) });
+    if (!this.#selection.none) {
+      this.#snapshot.selectedStored(id, this.#selection, this.#typesOnly, this.#shapeMemo, attributes);
+      for (const def of this.#selectedVirtual()) {
+        const slot = this.#snapshot.values(id, def);
+        if (slot !== undefined) attributes.push({ type: def.name, values: this.#typesOnly ? [] : slotValues(slot) });
       }
     }
-    return { dn: this.snapshot.entryDn(id), attributes };
+    return { dn: this.#snapshot.entryDn(id), attributes };
   }
 
-  private readonly shapeMemo = new Map<number, readonly number[]>();
-  private virtualDefs: readonly AttributeDef[] | undefined;
+  readonly #shapeMemo = new Map<number, readonly number[]>();
+  #virtualDefs: readonly AttributeDef[] | undefined;
 
-  private selectedVirtual(): readonly AttributeDef[] {
-    this.virtualDefs ??= VIRTUAL_ORDER.filter((key) => isSelected(this.selection, key, true)).map((key) => this.snapshot.attribute(key) as AttributeDef);
-    return this.virtualDefs;
+  #selectedVirtual(): readonly AttributeDef[] {
+    this.#virtualDefs ??= VIRTUAL_ORDER.filter((key) => isSelected(this.#selection, key, true)).map((key) => this.#snapshot.attribute(key) as AttributeDef);
+    return this.#virtualDefs;
   }
 
-  private at(index: number): number {
-    const id = this.ids[index];
+  #at(index: number): number {
+    const id = this.#ids[index];
     if (id === undefined) throw new RangeError(`search result has no entry ${index}`);
     return id;
   }
 
   *[Symbol.iterator](): Iterator<Buffer> {
-    for (let i = 0; i < this.ids.length; i++) yield this.encoded(i);
+    for (let i = 0; i < this.#ids.length; i++) yield this.encoded(i);
   }
 }
 

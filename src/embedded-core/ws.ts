@@ -90,18 +90,21 @@ function asString(value: unknown, fallback: string): string {
 }
 
 export class OutpostHub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
-  private readonly connections = new Set<Connection>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
+  readonly #connections = new Set<Connection>();
   /** `<outpost>/<instance>` -> state (its lastSeen is when it was saved). */
-  private readonly states = new Map<string, InstanceState>();
-  private readonly attempts = new Map<string, (string | null)[]>();
-  private readonly now: () => number;
-  private readonly pingTimer: NodeJS.Timeout;
+  readonly #states = new Map<string, InstanceState>();
+  readonly #attempts = new Map<string, (string | null)[]>();
+  readonly #now: () => number;
+  readonly #pingTimer: NodeJS.Timeout;
 
-  constructor(private readonly options: OutpostHubOptions) {
-    this.now = options.now ?? preciseNowMs;
-    this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs ?? 30_000);
-    this.pingTimer.unref();
+  readonly #options: OutpostHubOptions;
+
+  constructor(options: OutpostHubOptions) {
+    this.#options = options;
+    this.#now = options.now ?? preciseNowMs;
+    this.#pingTimer = setInterval(() => this.#pingAll(), options.pingIntervalMs ?? 30_000);
+    this.#pingTimer.unref();
   }
 
   /** Whether this HTTP upgrade request is for the hub (anything under /ws/). */
@@ -115,58 +118,58 @@ export class OutpostHub {
     if (!match?.[1]) return rejectUpgrade(socket, 404, 'Not Found');
     const outpostUuid = match[1].toLowerCase();
     const token = bearerToken(req);
-    if (token === null || !this.options.mayView(token, outpostUuid)) {
-      this.options.logger.info({ outpost: outpostUuid, remote: req.socket.remoteAddress }, 'outpost websocket refused');
+    if (token === null || !this.#options.mayView(token, outpostUuid)) {
+      this.#options.logger.info({ outpost: outpostUuid, remote: req.socket.remoteAddress }, 'outpost websocket refused');
       return rejectUpgrade(socket, 403, 'Forbidden');
     }
-    if (this.connections.size >= MAX_CONNECTIONS) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    if (this.#connections.size >= MAX_CONNECTIONS) return rejectUpgrade(socket, 503, 'Service Unavailable');
     const instanceUuid = (url.searchParams.get('instance_uuid') ?? '').slice(0, 100) || `conn-${randomUUID()}`;
     const attempt = url.searchParams.get('attempt');
-    this.recordAttempt(outpostUuid, instanceUuid, attempt === null ? null : attempt.slice(0, 20));
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.#recordAttempt(outpostUuid, instanceUuid, attempt === null ? null : attempt.slice(0, 20));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: Connection = {
         socket: ws,
         outpostUuid,
         instanceUuid,
         remoteAddress: req.socket.remoteAddress ?? '',
-        connectedAt: Instant.fromEpochMs(this.now()),
+        connectedAt: Instant.fromEpochMs(this.#now()),
         alive: true,
       };
-      this.connections.add(conn);
-      this.options.logger.info({ outpost: outpostUuid, instance: instanceUuid, attempt }, 'outpost connected');
+      this.#connections.add(conn);
+      this.#options.logger.info({ outpost: outpostUuid, instance: instanceUuid, attempt }, 'outpost connected');
       ws.on('pong', () => {
         conn.alive = true;
       });
-      ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
-      ws.on('error', (err) => this.options.logger.debug({ outpost: outpostUuid, err: err.message }, 'outpost websocket error'));
+      ws.on('message', (data, isBinary) => this.#onMessage(conn, data, isBinary));
+      ws.on('error', (err) => this.#options.logger.debug({ outpost: outpostUuid, err: err.message }, 'outpost websocket error'));
       ws.on('close', () => {
-        this.connections.delete(conn);
-        this.states.delete(`${outpostUuid}/${instanceUuid}`);
-        this.options.logger.info({ outpost: outpostUuid, instance: instanceUuid }, 'outpost disconnected');
+        this.#connections.delete(conn);
+        this.#states.delete(`${outpostUuid}/${instanceUuid}`);
+        this.#options.logger.info({ outpost: outpostUuid, instance: instanceUuid }, 'outpost disconnected');
       });
     });
   }
 
-  private recordAttempt(outpostUuid: string, instanceUuid: string, attempt: string | null): void {
+  #recordAttempt(outpostUuid: string, instanceUuid: string, attempt: string | null): void {
     const key = `${outpostUuid}/${instanceUuid}`;
-    const list = this.attempts.get(key) ?? [];
+    const list = this.#attempts.get(key) ?? [];
     if (list.length < 100) list.push(attempt);
-    this.attempts.delete(key); // re-insert: most recent last, oldest evicted first
-    this.attempts.set(key, list);
-    if (this.attempts.size > MAX_ATTEMPT_RECORDS) {
-      const oldest = this.attempts.keys().next().value;
-      if (oldest !== undefined) this.attempts.delete(oldest);
+    this.#attempts.delete(key); // re-insert: most recent last, oldest evicted first
+    this.#attempts.set(key, list);
+    if (this.#attempts.size > MAX_ATTEMPT_RECORDS) {
+      const oldest = this.#attempts.keys().next().value;
+      if (oldest !== undefined) this.#attempts.delete(oldest);
     }
   }
 
-  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+  #onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     if (isBinary) return;
     let message: unknown;
     try {
       const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
       message = JSON.parse(text);
     } catch {
-      this.options.logger.debug({ outpost: conn.outpostUuid }, 'outpost sent a non-JSON frame');
+      this.#options.logger.debug({ outpost: conn.outpostUuid }, 'outpost sent a non-JSON frame');
       return;
     }
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
@@ -176,10 +179,10 @@ export class OutpostHub {
     const argsObject: Record<string, unknown> =
       typeof args === 'object' && args !== null && !Array.isArray(args) ? { ...(args as Record<string, unknown>) } : {};
     const key = `${conn.outpostUuid}/${conn.instanceUuid}`;
-    const state: InstanceState = this.liveState(key) ?? {
+    const state: InstanceState = this.#liveState(key) ?? {
       outpostUuid: conn.outpostUuid,
       uid: conn.instanceUuid,
-      lastSeen: Instant.fromEpochMs(this.now()),
+      lastSeen: Instant.fromEpochMs(this.#now()),
       version: null,
       buildHash: '',
       golangVersion: '',
@@ -189,7 +192,7 @@ export class OutpostHub {
       hostname: '',
       args: {},
     };
-    state.lastSeen = Instant.fromEpochMs(this.now());
+    state.lastSeen = Instant.fromEpochMs(this.#now());
     state.hostname = asString(argsObject.hostname, '');
     delete argsObject.hostname;
     if (instruction === INSTRUCTION.HELLO) {
@@ -207,24 +210,24 @@ export class OutpostHub {
         state.args[k] = v;
       }
     }
-    this.states.set(key, state);
-    this.send(conn, { instruction: INSTRUCTION.ACK, args: {} });
+    this.#states.set(key, state);
+    this.#send(conn, { instruction: INSTRUCTION.ACK, args: {} });
   }
 
-  private liveState(key: string): InstanceState | undefined {
-    const state = this.states.get(key);
+  #liveState(key: string): InstanceState | undefined {
+    const state = this.#states.get(key);
     if (!state) return undefined;
-    if (this.now() - state.lastSeen.epochMs > STATE_TTL_MS) {
-      this.states.delete(key);
+    if (this.#now() - state.lastSeen.epochMs > STATE_TTL_MS) {
+      this.#states.delete(key);
       return undefined;
     }
     return state;
   }
 
-  private send(conn: Connection, message: { instruction: number; args: Record<string, unknown> }): boolean {
+  #send(conn: Connection, message: { instruction: number; args: Record<string, unknown> }): boolean {
     if (conn.socket.readyState !== conn.socket.OPEN) return false;
     if (conn.socket.bufferedAmount > MAX_BUFFERED) {
-      this.options.logger.warn({ outpost: conn.outpostUuid, instance: conn.instanceUuid }, 'outpost not reading; disconnecting');
+      this.#options.logger.warn({ outpost: conn.outpostUuid, instance: conn.instanceUuid }, 'outpost not reading; disconnecting');
       conn.socket.terminate();
       return false;
     }
@@ -232,8 +235,8 @@ export class OutpostHub {
     return true;
   }
 
-  private pingAll(): void {
-    for (const conn of this.connections) {
+  #pingAll(): void {
+    for (const conn of this.#connections) {
       if (!conn.alive) {
         conn.socket.terminate();
         continue;
@@ -246,9 +249,9 @@ export class OutpostHub {
   /** TRIGGER_UPDATE to the instances of one outpost, or of all outposts; returns how many were sent. */
   triggerUpdate(outpostUuid?: string): number {
     let sent = 0;
-    for (const conn of this.connections) {
+    for (const conn of this.#connections) {
       if (outpostUuid !== undefined && conn.outpostUuid !== outpostUuid.toLowerCase()) continue;
-      if (this.send(conn, { instruction: INSTRUCTION.TRIGGER_UPDATE, args: {} })) sent++;
+      if (this.#send(conn, { instruction: INSTRUCTION.TRIGGER_UPDATE, args: {} })) sent++;
     }
     return sent;
   }
@@ -257,8 +260,8 @@ export class OutpostHub {
   sessionEnd(sessionKey: string): number {
     const sessionId = createHash('sha256').update(sessionKey).digest('hex');
     let sent = 0;
-    for (const conn of this.connections) {
-      if (this.send(conn, { instruction: INSTRUCTION.SESSION_END, args: { type: 'event.session.end', session_id: sessionId } })) sent++;
+    for (const conn of this.#connections) {
+      if (this.#send(conn, { instruction: INSTRUCTION.SESSION_END, args: { type: 'event.session.end', session_id: sessionId } })) sent++;
     }
     return sent;
   }
@@ -266,44 +269,44 @@ export class OutpostHub {
   /** Unexpired instance states of an outpost (the health endpoint). */
   health(outpostUuid: string): InstanceState[] {
     const out: InstanceState[] = [];
-    for (const key of [...this.states.keys()]) {
+    for (const key of [...this.#states.keys()]) {
       if (!key.startsWith(`${outpostUuid.toLowerCase()}/`)) continue;
-      const state = this.liveState(key);
+      const state = this.#liveState(key);
       if (state) out.push(state);
     }
     return out;
   }
 
   connected(): ConnectedInstance[] {
-    return [...this.connections].map((conn) => {
+    return [...this.#connections].map((conn) => {
       const key = `${conn.outpostUuid}/${conn.instanceUuid}`;
       return {
         outpostUuid: conn.outpostUuid,
         instanceUuid: conn.instanceUuid,
         remoteAddress: conn.remoteAddress,
         connectedAt: conn.connectedAt,
-        state: this.liveState(key) ?? null,
-        attempts: [...(this.attempts.get(key) ?? [])],
+        state: this.#liveState(key) ?? null,
+        attempts: [...(this.#attempts.get(key) ?? [])],
       };
     });
   }
 
   /** Attempt values recorded for an instance (also after it disconnected). */
   attemptsOf(outpostUuid: string, instanceUuid: string): (string | null)[] {
-    return [...(this.attempts.get(`${outpostUuid.toLowerCase()}/${instanceUuid}`) ?? [])];
+    return [...(this.#attempts.get(`${outpostUuid.toLowerCase()}/${instanceUuid}`) ?? [])];
   }
 
   /** Closes the sockets of an outpost (deleted, or its token changed). */
   disconnectOutpost(outpostUuid: string): void {
-    for (const conn of this.connections) {
+    for (const conn of this.#connections) {
       if (conn.outpostUuid === outpostUuid.toLowerCase()) conn.socket.close(1000, 'outpost removed');
     }
   }
 
   async close(): Promise<void> {
-    clearInterval(this.pingTimer);
-    for (const conn of this.connections) conn.socket.terminate();
-    this.connections.clear();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    clearInterval(this.#pingTimer);
+    for (const conn of this.#connections) conn.socket.terminate();
+    this.#connections.clear();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 }

@@ -34,7 +34,7 @@ async function withCore(
   try {
     await run(core, client);
   } finally {
-    client.close();
+    await client.close();
     await core.close();
   }
 }
@@ -52,7 +52,7 @@ describe('createCoreClient', () => {
         await assert.rejects(sub.rootConfig(), isCore('http_status', 404));
         assert.equal(core.requests.at(-1)?.target, '/authentik/api/v3/root/config/');
       } finally {
-        sub.close();
+        await sub.close();
       }
     });
   });
@@ -124,7 +124,7 @@ describe('controller API calls', () => {
     try {
       await assert.rejects(client.rootConfig(), isCore('transport'));
     } finally {
-      client.close();
+      await client.close();
     }
   });
 

@@ -75,7 +75,7 @@ async function withFlowCore(
   try {
     await run(core, client, seen);
   } finally {
-    client.close();
+    await client.close();
     await core.close();
   }
 }
@@ -279,7 +279,7 @@ describe('flow transcripts (reference §2.8)', () => {
       await attempt.warmUp(FLOW);
       await assert.rejects(attempt.me(), (e: unknown) => e instanceof CoreError && e.kind === 'transport');
     } finally {
-      client.close();
+      await client.close();
     }
   });
 
@@ -418,7 +418,7 @@ describe('redirect handling (raw server)', () => {
       assert.deepEqual(await client.newFlowAttempt(attemptOptions()).execute('see', creds), { passed: true });
       assert.equal(seen.at(-1), 'GET /api/v3/done/');
     } finally {
-      client.close();
+      await client.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -136,6 +136,15 @@ describe('HttpTransport.request', () => {
   });
 });
 
+/** Writes each piece 2 ms after the previous one, so the client sees them in separate reads. */
+async function writeSlowly(socket: net.Socket, pieces: string[], close: boolean): Promise<void> {
+  for (const piece of pieces) {
+    socket.write(Buffer.from(piece, 'latin1'));
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  if (close) socket.end();
+}
+
 /** A TCP server that answers each request (read up to its blank line) with the pieces `script` returns. */
 async function rawServer(script: (request: string, index: number) => { pieces: string[]; close?: boolean }): Promise<{ url: string; connections: () => number; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
@@ -146,7 +155,7 @@ async function rawServer(script: (request: string, index: number) => { pieces: s
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     let buffered = '';
-    socket.on('data', async (chunk) => {
+    socket.on('data', (chunk) => {
       buffered += chunk.toString('latin1');
       const end = buffered.indexOf('\r\n\r\n');
       if (end < 0) return;
@@ -154,11 +163,7 @@ async function rawServer(script: (request: string, index: number) => { pieces: s
       buffered = buffered.slice(end + 4);
       requests.push(request);
       const { pieces, close } = script(request, requests.length - 1);
-      for (const piece of pieces) {
-        socket.write(Buffer.from(piece, 'latin1'));
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-      if (close === true) socket.end();
+      writeSlowly(socket, pieces, close === true).catch((err: unknown) => socket.destroy(err instanceof Error ? err : new Error(String(err))));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -101,7 +101,7 @@ for (const generation of ['2023.10', '2026.2'] as const) {
     });
 
     after(async () => {
-      client.close();
+      await client.close();
       await core.stop();
       rmSync(certsDir, { recursive: true, force: true });
     });

@@ -36,7 +36,7 @@ for (const generation of ['2026.2', '2023.10'] as const) {
       provider = providers[0]!;
     });
     after(async () => {
-      client.close();
+      await client.close();
       await core.stop();
       rmSync(certsDir, { recursive: true, force: true });
     });
@@ -117,7 +117,7 @@ describe('flow executor when the core misbehaves', () => {
       assert.equal(!outcome.passed && outcome.reason, 'core_error');
       await assert.rejects(client.listLdapProviders());
     } finally {
-      client.close();
+      await client.close();
     }
   });
 
@@ -153,7 +153,7 @@ describe('flow executor when the core misbehaves', () => {
       assert.equal(!outcome.passed && outcome.reason, 'core_error');
       assert.ok(Date.now() - started < 8000, 'gave up at the deadline, not after the slow answer');
     } finally {
-      client.close();
+      await client.close();
       await new Promise<void>((r) => proxy.close(() => r()));
       await core.stop();
       rmSync(certsDir, { recursive: true, force: true });

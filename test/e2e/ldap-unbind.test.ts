@@ -14,7 +14,7 @@ const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
 async function sessionsOf(stack: Stack, username: string): Promise<number> {
   const res = await fetch(new URL('api/v3/ak-embedded/sessions/', stack.core.url), { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
   assert.equal(res.status, 200);
-  const body = (await res.json()) as unknown;
+  const body = await res.json();
   const list = Array.isArray(body) ? body : ((body as { results?: unknown[] }).results ?? []);
   return list.filter((s) => JSON.stringify(s).includes(`"${username}"`)).length;
 }

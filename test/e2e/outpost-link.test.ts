@@ -49,6 +49,7 @@ describe('outpost link against the embedded core', () => {
   let port: number;
   const outposts: RunningOutpost[] = [];
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests read answer fields directly and assert on them
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
     const res = await fetch(`${core.url}api/v3${path}`, {
       method,

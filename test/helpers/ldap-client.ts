@@ -242,7 +242,7 @@ export class LdapTestClient {
         this.#pending.delete(msg.messageID);
         pending.resolve(pending.messages);
         // StartTLS detaches us; the rest of this chunk (if any) is not ours to read.
-        if (!this.stream.listeners('data').includes(this.#onData as never)) return;
+        if (!this.stream.listeners('data').includes(this.#onData)) return;
       }
     }
   };

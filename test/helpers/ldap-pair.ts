@@ -8,8 +8,8 @@ import { Duplex } from 'node:stream';
 class PairSide extends Duplex {
   peer: PairSide | undefined;
   /** Write callback held until the peer reads again. */
-  private pendingWrite: (() => void) | undefined;
-  private peerGone = false;
+  #pendingWrite: (() => void) | undefined;
+  #peerGone = false;
 
   constructor(highWaterMark: number) {
     // Like net.Socket's default: when the peer ends, end our side too.
@@ -18,7 +18,7 @@ class PairSide extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const peer = this.peer;
-    if (peer === undefined || this.peerGone || peer.destroyed) {
+    if (peer === undefined || this.#peerGone || peer.destroyed) {
       callback(Object.assign(new Error('write after peer closed'), { code: 'EPIPE' }));
       return;
     }
@@ -27,41 +27,41 @@ class PairSide extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.peer !== undefined && !this.peerGone) this.peer.push(null);
+    if (this.peer !== undefined && !this.#peerGone) this.peer.push(null);
     callback();
   }
 
   override _read(): void {
-    const release = this.pendingWrite;
-    this.pendingWrite = undefined;
+    const release = this.#pendingWrite;
+    this.#pendingWrite = undefined;
     release?.();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const peer = this.peer;
-    if (peer !== undefined && !peer.peerGone) {
-      peer.peerGone = true;
+    if (peer !== undefined && !peer.#peerGone) {
+      peer.#peerGone = true;
       // The peer sees end of stream, as after a TCP close; its unread bytes stay readable.
       if (!peer.destroyed && !peer.readableEnded) peer.push(null);
-      const held = peer.pendingWrite;
-      peer.pendingWrite = undefined;
+      const held = peer.#pendingWrite;
+      peer.#pendingWrite = undefined;
       held?.();
-      this.releasePeerWriter();
+      this.#releasePeerWriter();
     }
     callback(error);
   }
 
   /** Called by the peer: complete its write once this side reads. */
   releaseWriter(release: () => void): void {
-    this.pendingWrite = release;
+    this.#pendingWrite = release;
   }
 
-  private releasePeerWriter(): void {
+  #releasePeerWriter(): void {
     // A peer blocked writing to us must not hang once we are gone.
     const peer = this.peer;
     if (peer === undefined) return;
-    const release = this.pendingWrite;
-    this.pendingWrite = undefined;
+    const release = this.#pendingWrite;
+    this.#pendingWrite = undefined;
     release?.();
   }
 }

@@ -72,14 +72,20 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 
 class Validator {
   readonly errors: string[] = [];
+  readonly #doc: OpenApiDoc;
+  readonly #generation: SchemaGeneration;
+
   constructor(
-    private readonly doc: OpenApiDoc,
-    private readonly generation: SchemaGeneration,
-  ) {}
+    doc: OpenApiDoc,
+    generation: SchemaGeneration,
+  ) {
+    this.#doc = doc;
+    this.#generation = generation;
+  }
 
   validate(schema: SchemaObject, value: unknown, path: string, component: string | null): void {
     if (typeof schema.$ref === 'string') {
-      const { schema: target, name } = resolveRef(this.doc, schema.$ref);
+      const { schema: target, name } = resolveRef(this.#doc, schema.$ref);
       this.validate(target, value, path, name);
       return;
     }
@@ -93,7 +99,7 @@ class Validator {
       for (const sub of schema.allOf) if (isObject(sub)) this.validate(sub, value, path, component);
     }
     if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) {
-      this.validateAlternatives(schema, value, path, component);
+      this.#validateAlternatives(schema, value, path, component);
     }
     if (Array.isArray(schema.enum) && !schema.enum.includes(value)) {
       this.errors.push(`${path}: ${JSON.stringify(value)} not in enum ${JSON.stringify(schema.enum)}`);
@@ -101,7 +107,7 @@ class Validator {
     const type = schema.type;
     if (type === undefined) {
       if (isObject(value) && (schema.properties !== undefined || schema.additionalProperties !== undefined)) {
-        this.validateObject(schema, value, path, component);
+        this.#validateObject(schema, value, path, component);
       }
       return;
     }
@@ -144,16 +150,16 @@ class Validator {
           this.errors.push(`${path}: expected object, got ${Array.isArray(value) ? 'array' : typeof value}`);
           return;
         }
-        this.validateObject(schema, value, path, component);
+        this.#validateObject(schema, value, path, component);
         return;
       default:
         this.errors.push(`${path}: unsupported schema type ${String(type)}`);
     }
   }
 
-  private validateObject(schema: SchemaObject, value: { [key: string]: unknown }, path: string, component: string | null): void {
+  #validateObject(schema: SchemaObject, value: { [key: string]: unknown }, path: string, component: string | null): void {
     const properties = isObject(schema.properties) ? schema.properties : {};
-    const errata = ERRATA[this.generation];
+    const errata = ERRATA[this.#generation];
     const required = Array.isArray(schema.required) ? schema.required : [];
     for (const name of required) {
       if (typeof name !== 'string') continue;
@@ -176,7 +182,7 @@ class Validator {
     }
   }
 
-  private validateAlternatives(schema: SchemaObject, value: unknown, path: string, component: string | null): void {
+  #validateAlternatives(schema: SchemaObject, value: unknown, path: string, component: string | null): void {
     const alternatives = (Array.isArray(schema.oneOf) ? schema.oneOf : schema.anyOf) as unknown[];
     const discriminator = isObject(schema.discriminator) ? schema.discriminator : undefined;
     if (discriminator && typeof discriminator.propertyName === 'string' && isObject(value)) {
@@ -193,7 +199,7 @@ class Validator {
     let matches = 0;
     for (const alt of alternatives) {
       if (!isObject(alt)) continue;
-      const probe = new Validator(this.doc, this.generation);
+      const probe = new Validator(this.#doc, this.#generation);
       probe.validate(alt, value, path, component);
       if (probe.errors.length === 0) matches++;
     }

@@ -15,18 +15,22 @@ const KEY_MARKER = 'KEY-SECRET-000';
 /** A careless module: logs whole provider objects at debug, which redaction has to catch. */
 class ChattyRadiusModule implements OutpostModule {
   readonly type = 'radius' as const;
-  constructor(private readonly ctx: ModuleContext) {}
+  readonly #ctx: ModuleContext;
+
+  constructor(ctx: ModuleContext) {
+    this.#ctx = ctx;
+  }
   async refresh(ctx: RefreshContext): Promise<void> {
     const providers = await ctx.api.listRadiusProviders();
-    for (const provider of providers) this.ctx.logger.debug({ provider }, 'loaded provider');
-    this.ctx.logger.debug({ providers }, 'all providers');
-    await this.ctx.certificates.get('00000000-0000-4000-8000-000000000001');
+    for (const provider of providers) this.#ctx.logger.debug({ provider }, 'loaded provider');
+    this.#ctx.logger.debug({ providers }, 'all providers');
+    await this.#ctx.certificates.get('00000000-0000-4000-8000-000000000001');
     if (providers.length === 0) throw new Error('no radius provider defined');
   }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   onSessionEnd(id: string): void {
-    this.ctx.logger.debug({ session: id }, 'session ended');
+    this.#ctx.logger.debug({ session: id }, 'session ended');
   }
 }
 

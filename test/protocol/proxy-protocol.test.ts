@@ -14,7 +14,7 @@ import { ProtocolError } from '../../src/errors.js';
 
 function complete(result: ProxyParseResult): Extract<ProxyParseResult, { status: 'complete' }> {
   assert.equal(result.status, 'complete');
-  return result as Extract<ProxyParseResult, { status: 'complete' }>;
+  return result;
 }
 
 describe('PROXY v1', () => {

@@ -78,62 +78,62 @@ export class EmbeddedDirectory implements Directory {
   readonly adminTokenGenerated: boolean;
   readonly staticTokenSource: ReadonlyMap<number, readonly string[]>;
 
-  private readonly byUsername = new Map<string, CoreUser>();
-  private readonly byUsernameFolded = new Map<string, CoreUser>();
-  private readonly byEmailFolded = new Map<string, CoreUser>();
-  private readonly byUpnFolded = new Map<string, CoreUser>();
-  private readonly byGroupName = new Map<string, CoreGroup>();
-  private readonly members = new Map<string, number[]>();
-  private readonly children = new Map<string, string[]>();
-  private readonly appByProvider = new Map<number, CoreApplication>();
+  readonly #byUsername = new Map<string, CoreUser>();
+  readonly #byUsernameFolded = new Map<string, CoreUser>();
+  readonly #byEmailFolded = new Map<string, CoreUser>();
+  readonly #byUpnFolded = new Map<string, CoreUser>();
+  readonly #byGroupName = new Map<string, CoreGroup>();
+  readonly #members = new Map<string, number[]>();
+  readonly #children = new Map<string, string[]>();
+  readonly #appByProvider = new Map<number, CoreApplication>();
   /** Lazily computed ancestor lists per group (cycle-safe BFS), reused by effectiveGroups(). */
-  private readonly ancestorCache = new Map<string, readonly string[]>();
-  private readonly userMap: Map<number, CoreUser>;
-  private readonly outpostMap: Map<string, CoreOutpost>;
+  readonly #ancestorCache = new Map<string, readonly string[]>();
+  readonly #userMap: Map<number, CoreUser>;
+  readonly #outpostMap: Map<string, CoreOutpost>;
   /** Outpost UUID -> pk of its service account. */
-  private readonly outpostUsers = new Map<string, number>();
-  private maxUserPk = 0;
-  private revisionCounter = 0;
+  readonly #outpostUsers = new Map<string, number>();
+  #maxUserPk = 0;
+  #revisionCounter = 0;
 
   constructor(parts: DirectoryParts) {
     this.settings = parts.settings;
     this.fileOutpostUuids = parts.fileOutpostUuids;
     this.adminTokenGenerated = parts.adminTokenGenerated;
     this.staticTokenSource = parts.staticTokenSource;
-    this.userMap = new Map(parts.users.map((u) => [u.pk, u]));
-    this.users = this.userMap;
+    this.#userMap = new Map(parts.users.map((u) => [u.pk, u]));
+    this.users = this.#userMap;
     this.groups = new Map(parts.groups.map((g) => [g.pk, g]));
     this.applications = new Map(parts.applications.map((a) => [a.slug, a]));
     this.providers = new Map(parts.providers.map((p) => [p.pk, p]));
     this.flows = new Map(parts.flows.map((f) => [f.slug, f]));
     this.certificates = new Map(parts.certificates.map((c) => [c.uuid, c]));
-    this.outpostMap = new Map(parts.outposts.map((o) => [o.uuid, o]));
-    this.outposts = this.outpostMap;
+    this.#outpostMap = new Map(parts.outposts.map((o) => [o.uuid, o]));
+    this.outposts = this.#outpostMap;
 
     for (const group of parts.groups) {
-      this.byGroupName.set(group.name, group);
+      this.#byGroupName.set(group.name, group);
       for (const parent of group.parents) {
-        const list = this.children.get(parent);
-        if (list === undefined) this.children.set(parent, [group.pk]);
+        const list = this.#children.get(parent);
+        if (list === undefined) this.#children.set(parent, [group.pk]);
         else list.push(group.pk);
       }
     }
     // Users arrive sorted by pk, so "first match wins" below is authentik's `.first()` (lowest pk).
     for (const user of parts.users) {
-      this.byUsername.set(user.username, user);
-      setIfAbsent(this.byUsernameFolded, foldCase(user.username), user);
-      if (user.email !== '') setIfAbsent(this.byEmailFolded, foldCase(user.email), user);
+      this.#byUsername.set(user.username, user);
+      setIfAbsent(this.#byUsernameFolded, foldCase(user.username), user);
+      if (user.email !== '') setIfAbsent(this.#byEmailFolded, foldCase(user.email), user);
       const upn = upnOf(user);
-      if (upn !== '') setIfAbsent(this.byUpnFolded, foldCase(upn), user);
+      if (upn !== '') setIfAbsent(this.#byUpnFolded, foldCase(upn), user);
       for (const groupPk of user.groups) {
-        const list = this.members.get(groupPk);
-        if (list === undefined) this.members.set(groupPk, [user.pk]);
+        const list = this.#members.get(groupPk);
+        if (list === undefined) this.#members.set(groupPk, [user.pk]);
         else list.push(user.pk);
       }
-      this.maxUserPk = Math.max(this.maxUserPk, user.pk);
+      this.#maxUserPk = Math.max(this.#maxUserPk, user.pk);
     }
     for (const app of parts.applications) {
-      if (app.providerPk !== null) this.appByProvider.set(app.providerPk, app);
+      if (app.providerPk !== null) this.#appByProvider.set(app.providerPk, app);
     }
     // Accounts of the previous load keep their dates, and their pk while it is free, so a reload does not renumber them.
     const previousAccounts = new Map<string, CoreUser>();
@@ -141,49 +141,49 @@ export class EmbeddedDirectory implements Directory {
       const previousUser = parts.previous?.outpostUser(outpost.uuid);
       if (previousUser === undefined) continue;
       previousAccounts.set(outpost.uuid, previousUser);
-      if (!this.userMap.has(previousUser.pk)) this.maxUserPk = Math.max(this.maxUserPk, previousUser.pk);
+      if (!this.#userMap.has(previousUser.pk)) this.#maxUserPk = Math.max(this.#maxUserPk, previousUser.pk);
     }
-    for (const outpost of parts.outposts) this.addServiceAccount(outpost, parts.now, previousAccounts.get(outpost.uuid));
+    for (const outpost of parts.outposts) this.#addServiceAccount(outpost, parts.now, previousAccounts.get(outpost.uuid));
   }
 
   get revision(): number {
-    return this.revisionCounter;
+    return this.#revisionCounter;
   }
 
   putOutpost(outpost: CoreOutpost): void {
-    this.outpostMap.set(outpost.uuid, outpost);
+    this.#outpostMap.set(outpost.uuid, outpost);
     const user = this.outpostUser(outpost.uuid);
-    if (user === undefined) this.addServiceAccount(outpost, Instant.fromEpochMs(preciseNowMs()), undefined);
+    if (user === undefined) this.#addServiceAccount(outpost, Instant.fromEpochMs(preciseNowMs()), undefined);
     else user.name = serviceAccountName(outpost);
-    this.revisionCounter++;
+    this.#revisionCounter++;
   }
 
   removeOutpost(uuid: string): void {
-    if (!this.outpostMap.delete(uuid)) return;
+    if (!this.#outpostMap.delete(uuid)) return;
     const user = this.outpostUser(uuid);
-    this.outpostUsers.delete(uuid);
-    if (user !== undefined) this.removeUser(user);
-    this.revisionCounter++;
+    this.#outpostUsers.delete(uuid);
+    if (user !== undefined) this.#removeUser(user);
+    this.#revisionCounter++;
   }
 
   outpostUser(outpostUuid: string): CoreUser | undefined {
-    const pk = this.outpostUsers.get(outpostUuid);
-    return pk === undefined ? undefined : this.userMap.get(pk);
+    const pk = this.#outpostUsers.get(outpostUuid);
+    return pk === undefined ? undefined : this.#userMap.get(pk);
   }
 
   /** Outpost.user: creates the account, or takes over a user of that name (authentik's get-or-create). */
-  private addServiceAccount(outpost: CoreOutpost, now: Instant, previous: CoreUser | undefined): void {
+  #addServiceAccount(outpost: CoreOutpost, now: Instant, previous: CoreUser | undefined): void {
     const username = outpostUsername(outpost.uuid);
-    const existing = this.byUsername.get(username);
+    const existing = this.#byUsername.get(username);
     if (existing !== undefined) {
       existing.type = 'internal_service_account';
       existing.name = serviceAccountName(outpost);
       existing.path = OUTPOST_USER_PATH;
       existing.passwordHash = null;
-      this.outpostUsers.set(outpost.uuid, existing.pk);
+      this.#outpostUsers.set(outpost.uuid, existing.pk);
       return;
     }
-    const pk = previous !== undefined && !this.userMap.has(previous.pk) ? previous.pk : ++this.maxUserPk;
+    const pk = previous !== undefined && !this.#userMap.has(previous.pk) ? previous.pk : ++this.#maxUserPk;
     const user: CoreUser = {
       pk,
       uuid: nameUuid('user', username),
@@ -206,34 +206,34 @@ export class EmbeddedDirectory implements Directory {
       duo: [],
       searchFullDirectory: false,
     };
-    this.userMap.set(pk, user);
-    this.byUsername.set(username, user);
+    this.#userMap.set(pk, user);
+    this.#byUsername.set(username, user);
     const folded = foldCase(username);
-    const holder = this.byUsernameFolded.get(folded);
-    if (holder === undefined || holder.pk > pk) this.byUsernameFolded.set(folded, user);
-    this.outpostUsers.set(outpost.uuid, pk);
+    const holder = this.#byUsernameFolded.get(folded);
+    if (holder === undefined || holder.pk > pk) this.#byUsernameFolded.set(folded, user);
+    this.#outpostUsers.set(outpost.uuid, pk);
   }
 
-  private removeUser(user: CoreUser): void {
-    this.userMap.delete(user.pk);
-    this.byUsername.delete(user.username);
-    this.unindexFolded(this.byUsernameFolded, user, (u) => u.username);
-    this.unindexFolded(this.byEmailFolded, user, (u) => u.email);
-    this.unindexFolded(this.byUpnFolded, user, upnOf);
+  #removeUser(user: CoreUser): void {
+    this.#userMap.delete(user.pk);
+    this.#byUsername.delete(user.username);
+    this.#unindexFolded(this.#byUsernameFolded, user, (u) => u.username);
+    this.#unindexFolded(this.#byEmailFolded, user, (u) => u.email);
+    this.#unindexFolded(this.#byUpnFolded, user, upnOf);
     for (const groupPk of user.groups) {
-      const list = this.members.get(groupPk);
+      const list = this.#members.get(groupPk);
       const at = list?.indexOf(user.pk) ?? -1;
       if (list !== undefined && at >= 0) list.splice(at, 1);
     }
   }
 
   /** Drops a user from a case-folded index; the next lowest pk with the same key takes its place. */
-  private unindexFolded(index: Map<string, CoreUser>, user: CoreUser, keyOf: (u: CoreUser) => string): void {
+  #unindexFolded(index: Map<string, CoreUser>, user: CoreUser, keyOf: (u: CoreUser) => string): void {
     const folded = foldCase(keyOf(user));
     if (folded === '' || index.get(folded) !== user) return;
     index.delete(folded);
     let next: CoreUser | undefined;
-    for (const other of this.userMap.values()) {
+    for (const other of this.#userMap.values()) {
       if (foldCase(keyOf(other)) === folded && (next === undefined || other.pk < next.pk)) next = other;
     }
     if (next !== undefined) index.set(folded, next);
@@ -241,41 +241,41 @@ export class EmbeddedDirectory implements Directory {
 
   /** Exact, case-sensitive (the API's `?username=` filter). */
   userByUsername(username: string): CoreUser | undefined {
-    return this.byUsername.get(username);
+    return this.#byUsername.get(username);
   }
 
   /** Case-insensitive; the lowest pk wins when several users share an address (authentik allows that). */
   userByEmail(email: string): CoreUser | undefined {
     if (email === '') return undefined;
-    return this.byEmailFolded.get(foldCase(email));
+    return this.#byEmailFolded.get(foldCase(email));
   }
 
   /** Case-insensitive username lookup (identification stage with case_insensitive_matching, authentik's default). */
   userByUsernameFolded(username: string): CoreUser | undefined {
-    return this.byUsernameFolded.get(foldCase(username));
+    return this.#byUsernameFolded.get(foldCase(username));
   }
 
   /** Case-insensitive match on `attributes.upn` (identification stage field "upn"). */
   userByUpnFolded(upn: string): CoreUser | undefined {
     if (upn === '') return undefined;
-    return this.byUpnFolded.get(foldCase(upn));
+    return this.#byUpnFolded.get(foldCase(upn));
   }
 
   groupByName(name: string): CoreGroup | undefined {
-    return this.byGroupName.get(name);
+    return this.#byGroupName.get(name);
   }
 
   groupUsers(groupPk: string): readonly number[] {
-    return this.members.get(groupPk) ?? EMPTY_NUMBERS;
+    return this.#members.get(groupPk) ?? EMPTY_NUMBERS;
   }
 
   groupChildren(groupPk: string): readonly string[] {
-    return this.children.get(groupPk) ?? EMPTY_STRINGS;
+    return this.#children.get(groupPk) ?? EMPTY_STRINGS;
   }
 
   /** Every ancestor of a group (parents, their parents, ...), excluding the group unless it is in a cycle. */
   groupAncestors(groupPk: string): readonly string[] {
-    const cached = this.ancestorCache.get(groupPk);
+    const cached = this.#ancestorCache.get(groupPk);
     if (cached !== undefined) return cached;
     const seen = new Set<string>();
     const queue = [...(this.groups.get(groupPk)?.parents ?? [])];
@@ -286,7 +286,7 @@ export class EmbeddedDirectory implements Directory {
       for (const parent of this.groups.get(pk)?.parents ?? []) if (!seen.has(parent)) queue.push(parent);
     }
     const result = Object.freeze([...seen]);
-    this.ancestorCache.set(groupPk, result);
+    this.#ancestorCache.set(groupPk, result);
     return result;
   }
 
@@ -302,7 +302,7 @@ export class EmbeddedDirectory implements Directory {
   }
 
   applicationOfProvider(providerPk: number): CoreApplication | undefined {
-    return this.appByProvider.get(providerPk);
+    return this.#appByProvider.get(providerPk);
   }
 }
 

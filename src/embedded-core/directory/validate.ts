@@ -28,25 +28,33 @@ export function item(path: string, index: number): string {
 
 /** The object in which each key was first seen; a second sighting is a "duplicate ... (also <object>)" error. */
 export class FirstSeen<K extends string | number> {
-  private readonly paths = new Map<K, string>();
+  readonly #paths = new Map<K, string>();
+  readonly #what: string;
+  readonly #field: string;
+  readonly #quoted: boolean;
+
   constructor(
-    private readonly what: string,
+    what: string,
     /** The key's field, where the error points. */
-    private readonly field: string,
+    field: string,
     /** Names are shown quoted, ids as they are. */
-    private readonly quoted = true,
-  ) {}
+    quoted = true,
+  ) {
+    this.#what = what;
+    this.#field = field;
+    this.#quoted = quoted;
+  }
 
   claim(key: K, objectPath: string): void {
-    const earlier = this.paths.get(key);
+    const earlier = this.#paths.get(key);
     if (earlier !== undefined) {
-      const shown = this.quoted ? JSON.stringify(key) : String(key);
-      fail(child(objectPath, this.field), `duplicate ${this.what} ${shown} (also ${earlier})`);
+      const shown = this.#quoted ? JSON.stringify(key) : String(key);
+      fail(child(objectPath, this.#field), `duplicate ${this.#what} ${shown} (also ${earlier})`);
     }
-    this.paths.set(key, objectPath);
+    this.#paths.set(key, objectPath);
   }
 
   has(key: K): boolean {
-    return this.paths.has(key);
+    return this.#paths.has(key);
   }
 }

@@ -30,30 +30,34 @@ export function displayUser(user: CoreUser | undefined): DisplayUser {
 }
 
 export class ChallengeFactory {
-  constructor(private readonly generation: Generation) {}
+  readonly #generation: Generation;
 
-  private flowInfo(flow: CoreFlow): Record<string, unknown> {
+  constructor(generation: Generation) {
+    this.#generation = generation;
+  }
+
+  #flowInfo(flow: CoreFlow): Record<string, unknown> {
     const info: Record<string, unknown> = { title: flow.title, background: DEFAULT_FLOW_BACKGROUND };
-    if (this.generation === '2026.2') info['background_themed_urls'] = null;
+    if (this.#generation === '2026.2') info['background_themed_urls'] = null;
     info['cancel_url'] = FLOW_CANCEL_URL;
     info['layout'] = 'stacked';
     return info;
   }
 
   /** Common head in authentik's serializer order: [type,] flow_info, component. */
-  private stage(flow: CoreFlow | undefined, component: string, type = 'native'): ChallengeBody {
+  #stage(flow: CoreFlow | undefined, component: string, type = 'native'): ChallengeBody {
     const body: Record<string, unknown> = {};
-    if (this.generation === '2023.10') body['type'] = type;
-    if (flow !== undefined) body['flow_info'] = this.flowInfo(flow);
+    if (this.#generation === '2023.10') body['type'] = type;
+    if (flow !== undefined) body['flow_info'] = this.#flowInfo(flow);
     body['component'] = component;
     return body as ChallengeBody;
   }
 
   identification(flow: CoreFlow, opts: { userFields: string[]; passwordFields: boolean }): ChallengeBody {
-    const body = this.stage(flow, 'ak-stage-identification');
+    const body = this.#stage(flow, 'ak-stage-identification');
     body['user_fields'] = opts.userFields;
     body['password_fields'] = opts.passwordFields;
-    if (this.generation === '2026.2') {
+    if (this.#generation === '2026.2') {
       body['allow_show_password'] = false;
       body['flow_designation'] = flow.designation;
       body['captcha_stage'] = null;
@@ -61,7 +65,7 @@ export class ChallengeFactory {
     body['primary_action'] = flow.designation === 'authentication' ? 'Log in' : 'Continue';
     body['sources'] = [];
     body['show_source_labels'] = false;
-    if (this.generation === '2026.2') {
+    if (this.#generation === '2026.2') {
       body['enable_remember_me'] = false;
       body['passkey_challenge'] = null;
     }
@@ -69,16 +73,16 @@ export class ChallengeFactory {
   }
 
   password(flow: CoreFlow, user: DisplayUser): ChallengeBody {
-    const body = this.withUser(this.stage(flow, 'ak-stage-password'), user);
-    if (this.generation === '2026.2') body['allow_show_password'] = false;
+    const body = this.#withUser(this.#stage(flow, 'ak-stage-password'), user);
+    if (this.#generation === '2026.2') body['allow_show_password'] = false;
     return body;
   }
 
   authenticatorValidate(flow: CoreFlow, user: DisplayUser, challenges: readonly OfferedDeviceChallenge[]): ChallengeBody {
-    const body = this.withUser(this.stage(flow, 'ak-stage-authenticator-validate'), user);
+    const body = this.#withUser(this.#stage(flow, 'ak-stage-authenticator-validate'), user);
     body['device_challenges'] = challenges.map((c) => {
       const out: Record<string, unknown> = { device_class: c.deviceClass, device_uid: c.deviceUid, challenge: {} };
-      if (this.generation === '2026.2') out['last_used'] = c.lastUsed;
+      if (this.#generation === '2026.2') out['last_used'] = c.lastUsed;
       return out;
     });
     body['configuration_stages'] = [];
@@ -86,28 +90,28 @@ export class ChallengeFactory {
   }
 
   userLogin(flow: CoreFlow, user: DisplayUser): ChallengeBody {
-    return this.withUser(this.stage(flow, 'ak-stage-user-login'), user);
+    return this.#withUser(this.#stage(flow, 'ak-stage-user-login'), user);
   }
 
   accessDenied(flow: CoreFlow, user: DisplayUser, errorMessage: string | undefined): ChallengeBody {
-    const body = this.withUser(this.stage(flow, 'ak-stage-access-denied'), user);
+    const body = this.#withUser(this.#stage(flow, 'ak-stage-access-denied'), user);
     body['error_message'] = errorMessage === undefined || errorMessage === '' ? 'Unknown error' : errorMessage;
     return body;
   }
 
   redirect(to: string): ChallengeBody {
-    const body = this.stage(undefined, 'xak-flow-redirect', 'redirect');
+    const body = this.#stage(undefined, 'xak-flow-redirect', 'redirect');
     body['to'] = to;
     return body;
   }
 
   flowError(requestId: string): ChallengeBody {
-    const body = this.stage(undefined, 'ak-stage-flow-error');
+    const body = this.#stage(undefined, 'ak-stage-flow-error');
     body['request_id'] = requestId;
     return body;
   }
 
-  private withUser(body: ChallengeBody, user: DisplayUser): ChallengeBody {
+  #withUser(body: ChallengeBody, user: DisplayUser): ChallengeBody {
     body['pending_user'] = user.username;
     body['pending_user_avatar'] = user.avatar;
     return body;

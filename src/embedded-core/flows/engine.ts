@@ -88,69 +88,69 @@ function isRelativeUrl(url: string): boolean {
 }
 
 export class FlowEngine {
-  private readonly directory: () => Directory;
-  private readonly sessions: SessionStore;
-  private readonly now: () => number;
-  private readonly log: EngineLogger;
-  private readonly delayMs: () => number;
-  private readonly factories: Record<Generation, ChallengeFactory> = {
+  readonly #directory: () => Directory;
+  readonly #sessions: SessionStore;
+  readonly #now: () => number;
+  readonly #log: EngineLogger;
+  readonly #delayMs: () => number;
+  readonly #factories: Record<Generation, ChallengeFactory> = {
     '2023.10': new ChallengeFactory('2023.10'),
     '2026.2': new ChallengeFactory('2026.2'),
   };
   /** Requests on one session run one at a time (a flow is a sequence; concurrent POSTs must not interleave). */
-  private readonly locks = new WeakMap<Session, Promise<void>>();
+  readonly #locks = new WeakMap<Session, Promise<void>>();
 
   constructor(options: FlowEngineOptions) {
-    this.directory = options.directory;
-    this.sessions = options.sessions;
-    this.now = options.now ?? preciseNowMs;
-    this.log = options.logger ?? SILENT;
-    this.delayMs = options.unknownIdentifierDelayMs ?? (() => 30 * randomInt(3, 8));
+    this.#directory = options.directory;
+    this.#sessions = options.sessions;
+    this.#now = options.now ?? preciseNowMs;
+    this.#log = options.logger ?? SILENT;
+    this.#delayMs = options.unknownIdentifierDelayMs ?? (() => 30 * randomInt(3, 8));
   }
 
   async handle(req: ExecutorRequest): Promise<ExecutorResponse> {
-    const directory = this.directory();
+    const directory = this.#directory();
     const flow = directory.flows.get(req.flowSlug);
     if (flow === undefined) return { status: 404, body: { detail: 'Not found.' }, setCookies: [] };
-    const found = this.sessions.fromCookie(req.sessionCookie);
-    if (found === undefined) return this.execute(req, directory, flow, undefined);
-    return this.withLock(found, () => {
+    const found = this.#sessions.fromCookie(req.sessionCookie);
+    if (found === undefined) return this.#execute(req, directory, flow, undefined);
+    return this.#withLock(found, () => {
       // The previous request on this session may have ended it (user_logout).
-      const live = this.sessions.get(found.key) === found ? found : undefined;
-      return this.execute(req, directory, flow, live);
+      const live = this.#sessions.get(found.key) === found ? found : undefined;
+      return this.#execute(req, directory, flow, live);
     });
   }
 
-  private async withLock<T>(session: Session, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(session) ?? Promise.resolve();
+  async #withLock<T>(session: Session, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(session) ?? Promise.resolve();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const current = previous.then(() => gate);
-    this.locks.set(session, current);
+    this.#locks.set(session, current);
     await previous;
     try {
       return await fn();
     } finally {
       release();
-      if (this.locks.get(session) === current) this.locks.delete(session);
+      if (this.#locks.get(session) === current) this.#locks.delete(session);
     }
   }
 
-  private async execute(req: ExecutorRequest, directory: Directory, flow: CoreFlow, initial: Session | undefined): Promise<ExecutorResponse> {
-    const run = new Run(this.sessions, initial);
-    const factory = this.factories[directory.settings.generation];
+  async #execute(req: ExecutorRequest, directory: Directory, flow: CoreFlow, initial: Session | undefined): Promise<ExecutorResponse> {
+    const run = new Run(this.#sessions, initial);
+    const factory = this.#factories[directory.settings.generation];
     const query = innerQuery(req.rawQuery);
     let response: ExecutorResponse;
     try {
-      response = await this.dispatch(req, directory, flow, factory, run, query);
+      response = await this.#dispatch(req, directory, flow, factory, run, query);
     } catch (err) {
-      response = this.flowError(factory, req, flow, err);
+      response = this.#flowError(factory, req, flow, err);
     }
     response.setCookies = run.cookies(req);
     return response;
   }
 
-  private async dispatch(
+  async #dispatch(
     req: ExecutorRequest,
     directory: Directory,
     flow: CoreFlow,
@@ -168,13 +168,13 @@ export class FlowEngine {
       const user = sessionUser(directory, run.session);
       if (!authenticationAllows(flow, directory, user, req.outpost) || !policiesPass(directory, flow.policies, user)) {
         // An authenticated user hitting an authentication flow that does not apply to them is simply done.
-        if (flow.designation === 'authentication' && user !== undefined) return this.flowDone(factory, flow, run, query, displayUser(user));
-        this.log.info({ flow: flow.slug, authentication: flow.authentication }, 'flow not applicable');
+        if (flow.designation === 'authentication' && user !== undefined) return this.#flowDone(factory, flow, run, query, displayUser(user));
+        this.#log.info({ flow: flow.slug, authentication: flow.authentication }, 'flow not applicable');
         return ok200(factory.accessDenied(flow, displayUser(user), NOT_APPLICABLE));
       }
       const stages = flow.stages.filter((s) => !s.binding.evaluateOnPlan || policiesPass(directory, s.binding.policies, user));
       // authentik's EmptyFlowException: the executor finishes the flow at once.
-      if (stages.length === 0) return this.flowDone(factory, flow, run, query, displayUser(user));
+      if (stages.length === 0) return this.#flowDone(factory, flow, run, query, displayUser(user));
       plan = {
         flowPk: flow.pk,
         flowSlug: flow.slug,
@@ -186,8 +186,8 @@ export class FlowEngine {
       session.plan = plan;
       session.lastIp = req.remoteIp;
     }
-    const stage = this.currentStage(directory, plan, run);
-    if (stage === undefined) return this.flowDone(factory, flow, run, query, this.display(directory, plan, run));
+    const stage = this.#currentStage(directory, plan, run);
+    if (stage === undefined) return this.#flowDone(factory, flow, run, query, this.#display(directory, plan, run));
 
     const activePlan = plan;
     const ctx: StageContext = {
@@ -196,30 +196,30 @@ export class FlowEngine {
       flow,
       plan: activePlan,
       factory,
-      sessions: this.sessions,
-      nowMs: this.now(),
+      sessions: this.#sessions,
+      nowMs: this.#now(),
       remoteIp: req.remoteIp,
       session: () => run.ensureSession(),
       replaceSession: (session) => run.replace(session),
       pendingUser: () => (activePlan.context.pendingUserPk === undefined ? undefined : directory.users.get(activePlan.context.pendingUserPk)),
-      display: () => this.display(directory, activePlan, run),
-      unknownIdentifierDelay: () => delay(this.delayMs()),
+      display: () => this.#display(directory, activePlan, run),
+      unknownIdentifierDelay: () => delay(this.#delayMs()),
     };
     let outcome: StageOutcome;
     try {
       outcome = await runStage(stage, ctx, req.method, req.body);
     } catch (err) {
-      return this.flowError(factory, req, flow, err, stage.kind);
+      return this.#flowError(factory, req, flow, err, stage.kind);
     }
     switch (outcome.kind) {
       case 'challenge':
         return ok200(outcome.body);
       case 'error':
-        return this.flowError(factory, req, flow, new Error(outcome.reason), stage.kind);
+        return this.#flowError(factory, req, flow, new Error(outcome.reason), stage.kind);
       case 'invalid': {
-        const shown = this.display(directory, activePlan, run);
+        const shown = this.#display(directory, activePlan, run);
         run.cancelPlan();
-        this.log.info({ flow: flow.slug, stage: stage.kind }, 'stage invalid, flow cancelled');
+        this.#log.info({ flow: flow.slug, stage: stage.kind }, 'stage invalid, flow cancelled');
         return ok200(factory.accessDenied(flow, shown, outcome.message));
       }
       case 'ok': {
@@ -229,7 +229,7 @@ export class FlowEngine {
           const path = req.path ?? `/api/v3/flows/executor/${encodeURIComponent(flow.slug)}/`;
           return { status: 302, location: rawQuery === '' ? path : `${path}?${rawQuery}`, setCookies: [] };
         }
-        return this.flowDone(factory, flow, run, query, this.display(directory, activePlan, run));
+        return this.#flowDone(factory, flow, run, query, this.#display(directory, activePlan, run));
       }
     }
   }
@@ -238,19 +238,19 @@ export class FlowEngine {
    * authentik's FlowPlan.next(): the first stage whose binding still passes (re_evaluate_policies, checked for
    * the pending user, else the session's user, on every request); stages that fail are dropped from the plan.
    */
-  private currentStage(directory: Directory, plan: FlowPlan, run: Run): CoreStage | undefined {
+  #currentStage(directory: Directory, plan: FlowPlan, run: Run): CoreStage | undefined {
     for (let stage = plan.stages[0]; stage !== undefined; stage = plan.stages[0]) {
       if (!stage.binding.reEvaluatePolicies) return stage;
       const pending = plan.context.pendingUserPk === undefined ? undefined : directory.users.get(plan.context.pendingUserPk);
       if (policiesPass(directory, stage.binding.policies, pending ?? sessionUser(directory, run.session))) return stage;
-      this.log.debug({ flow: plan.flowSlug, stage: stage.name }, 'stage binding failed re-evaluation, stage skipped');
+      this.#log.debug({ flow: plan.flowSlug, stage: stage.name }, 'stage binding failed re-evaluation, stage skipped');
       plan.stages.shift();
     }
     return undefined;
   }
 
   /** All stages passed: cancel the plan and redirect to `next` (relative only) or "/". */
-  private flowDone(factory: ChallengeFactory, flow: CoreFlow, run: Run, query: URLSearchParams, shown: DisplayUser): ExecutorResponse {
+  #flowDone(factory: ChallengeFactory, flow: CoreFlow, run: Run, query: URLSearchParams, shown: DisplayUser): ExecutorResponse {
     run.cancelPlan();
     const next = query.get('next');
     if (next === null || next === '') return ok200(factory.redirect('/'));
@@ -258,15 +258,15 @@ export class FlowEngine {
     return ok200(factory.redirect(next));
   }
 
-  private flowError(factory: ChallengeFactory, req: ExecutorRequest, flow: CoreFlow, err: unknown, stage?: string): ExecutorResponse {
+  #flowError(factory: ChallengeFactory, req: ExecutorRequest, flow: CoreFlow, err: unknown, stage?: string): ExecutorResponse {
     const requestId = randomUUID().replace(/-/g, '');
     const message = err instanceof Error ? err.message : String(err);
-    this.log.error({ flow: flow.slug, stage, method: req.method, request_id: requestId, err: message }, 'exception during flow execution');
+    this.#log.error({ flow: flow.slug, stage, method: req.method, request_id: requestId, err: message }, 'exception during flow execution');
     return ok200(factory.flowError(requestId));
   }
 
   /** authentik's get_pending_user(for_display): the plan's pending user, else the session user, else "". */
-  private display(directory: Directory, plan: FlowPlan, run: Run): DisplayUser {
+  #display(directory: Directory, plan: FlowPlan, run: Run): DisplayUser {
     const pk = plan.context.pendingUserPk;
     const pending = pk === undefined ? undefined : directory.users.get(pk);
     if (pending !== undefined) return displayUser(pending);
@@ -303,15 +303,18 @@ function delay(ms: number): Promise<void> {
 class Run {
   session: Session | undefined;
 
+  readonly #sessions: SessionStore;
+
   constructor(
-    private readonly sessions: SessionStore,
+    sessions: SessionStore,
     initial: Session | undefined,
   ) {
+    this.#sessions = sessions;
     this.session = initial;
   }
 
   ensureSession(): Session {
-    this.session ??= this.sessions.create();
+    this.session ??= this.#sessions.create();
     return this.session;
   }
 
@@ -331,10 +334,10 @@ class Run {
     const hadCookie = req.sessionCookie !== undefined && req.sessionCookie !== '';
     const session = this.session;
     if (session !== undefined && (session.plan !== undefined || session.userPk !== null)) {
-      this.sessions.touch(session);
-      return [this.sessions.setCookieHeader(session, { secure: req.secure })];
+      this.#sessions.touch(session);
+      return [this.#sessions.setCookieHeader(session, { secure: req.secure })];
     }
-    if (session !== undefined) this.sessions.discard(session);
-    return hadCookie ? [this.sessions.clearCookieHeader({ secure: req.secure })] : [];
+    if (session !== undefined) this.#sessions.discard(session);
+    return hadCookie ? [this.#sessions.clearCookieHeader({ secure: req.secure })] : [];
   }
 }

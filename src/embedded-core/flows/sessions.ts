@@ -78,41 +78,41 @@ const SESSION_KEY_RE = /^[a-z0-9]{32}$/;
 const JWT_HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
 
 export class SessionStore {
-  private readonly sessions = new Map<string, Session>();
-  private readonly key: Buffer;
-  private readonly maxSessions: number;
-  private readonly ttlMs: number;
-  private readonly now: () => number;
-  private readonly onSessionEnd: ((key: string, reason: SessionEndReason) => void) | undefined;
-  private createsSinceSweep = 0;
+  readonly #sessions = new Map<string, Session>();
+  readonly #key: Buffer;
+  readonly #maxSessions: number;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #onSessionEnd: ((key: string, reason: SessionEndReason) => void) | undefined;
+  #createsSinceSweep = 0;
 
   constructor(options: SessionStoreOptions) {
-    this.key = Buffer.isBuffer(options.signingKey) ? Buffer.from(options.signingKey) : Buffer.from(options.signingKey, 'utf8');
-    if (this.key.length < 32) throw new RangeError('session signing key must be at least 32 bytes');
-    this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    if (!Number.isInteger(this.maxSessions) || this.maxSessions < 1) throw new RangeError('maxSessions must be a positive integer');
-    this.ttlMs = options.defaultTtlMs ?? DEFAULT_SESSION_TTL_MS;
-    this.now = options.now ?? preciseNowMs;
-    this.onSessionEnd = options.onSessionEnd;
+    this.#key = Buffer.isBuffer(options.signingKey) ? Buffer.from(options.signingKey) : Buffer.from(options.signingKey, 'utf8');
+    if (this.#key.length < 32) throw new RangeError('session signing key must be at least 32 bytes');
+    this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (!Number.isInteger(this.#maxSessions) || this.#maxSessions < 1) throw new RangeError('maxSessions must be a positive integer');
+    this.#ttlMs = options.defaultTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#now = options.now ?? preciseNowMs;
+    this.#onSessionEnd = options.onSessionEnd;
   }
 
   get size(): number {
-    return this.sessions.size;
+    return this.#sessions.size;
   }
 
   /** A new anonymous session (stored; evicts the least recently used one when full). */
   create(): Session {
-    if (++this.createsSinceSweep >= SWEEP_EVERY_CREATES) this.sweep();
-    while (this.sessions.size >= this.maxSessions) {
-      const oldest = this.sessions.values().next().value;
+    if (++this.#createsSinceSweep >= SWEEP_EVERY_CREATES) this.sweep();
+    while (this.#sessions.size >= this.#maxSessions) {
+      const oldest = this.#sessions.values().next().value;
       if (oldest === undefined) break;
-      this.drop(oldest, 'evicted');
+      this.#drop(oldest, 'evicted');
     }
-    const now = this.now();
+    const now = this.#now();
     const session: Session = {
       key: newSessionKey(),
       createdAt: now,
-      expiresAt: now + this.ttlMs,
+      expiresAt: now + this.#ttlMs,
       fixedExpiry: false,
       browserSession: false,
       userPk: null,
@@ -121,20 +121,20 @@ export class SessionStore {
       lastIp: null,
       plan: undefined,
     };
-    this.sessions.set(session.key, session);
+    this.#sessions.set(session.key, session);
     return session;
   }
 
   /** The live session for a key (marks it recently used), or undefined when unknown or expired. */
   get(key: string): Session | undefined {
-    const session = this.sessions.get(key);
+    const session = this.#sessions.get(key);
     if (session === undefined) return undefined;
-    if (this.now() >= session.expiresAt) {
-      this.drop(session, 'expired');
+    if (this.#now() >= session.expiresAt) {
+      this.#drop(session, 'expired');
       return undefined;
     }
-    this.sessions.delete(key);
-    this.sessions.set(key, session);
+    this.#sessions.delete(key);
+    this.#sessions.set(key, session);
     return session;
   }
 
@@ -144,7 +144,7 @@ export class SessionStore {
     const parts = value.split('.');
     if (parts.length !== 3) return undefined;
     const [header, payload, signature] = parts as [string, string, string];
-    const expected = this.sign(`${header}.${payload}`);
+    const expected = this.#sign(`${header}.${payload}`);
     const given = Buffer.from(signature, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     let headerJson: unknown;
@@ -172,7 +172,7 @@ export class SessionStore {
       acr: ACR_AUTHENTIK_SESSION,
     };
     const signingInput = `${JWT_HEADER}.${base64url(JSON.stringify(claims))}`;
-    return `${signingInput}.${this.sign(signingInput).toString('base64url')}`;
+    return `${signingInput}.${this.#sign(signingInput).toString('base64url')}`;
   }
 
   /**
@@ -182,7 +182,7 @@ export class SessionStore {
   setCookieHeader(session: Session, options: { secure: boolean }): string {
     let header = `${SESSION_COOKIE_NAME}=${this.cookieValue(session)}; Path=/`;
     if (!session.browserSession) {
-      const maxAge = Math.max(0, Math.floor((session.expiresAt - this.now()) / 1000));
+      const maxAge = Math.max(0, Math.floor((session.expiresAt - this.#now()) / 1000));
       header += `; Expires=${httpDate(session.expiresAt)}; Max-Age=${maxAge}`;
     }
     header += `; HttpOnly; SameSite=${options.secure ? 'None; Secure' : 'Lax'}`;
@@ -196,14 +196,14 @@ export class SessionStore {
 
   /** Records a modification: sessions without a fixed duration slide their expiry (Django's SESSION_COOKIE_AGE). */
   touch(session: Session): void {
-    if (!session.fixedExpiry) session.expiresAt = this.now() + this.ttlMs;
+    if (!session.fixedExpiry) session.expiresAt = this.#now() + this.#ttlMs;
   }
 
   /** New key for the same session (Django's cycle_key, done at login). */
   rotate(session: Session): void {
-    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    if (this.#sessions.get(session.key) === session) this.#sessions.delete(session.key);
     session.key = newSessionKey();
-    this.sessions.set(session.key, session);
+    this.#sessions.set(session.key, session);
   }
 
   /**
@@ -212,7 +212,7 @@ export class SessionStore {
    */
   login(session: Session, user: { pk: number; uid: string }, durationMs: number, ip: string | null): void {
     this.rotate(session);
-    const now = this.now();
+    const now = this.#now();
     session.userPk = user.pk;
     session.userUid = user.uid;
     session.authenticatedAt = now;
@@ -222,7 +222,7 @@ export class SessionStore {
       session.fixedExpiry = true;
       session.browserSession = false;
     } else {
-      session.expiresAt = now + this.ttlMs;
+      session.expiresAt = now + this.#ttlMs;
       session.fixedExpiry = false;
       session.browserSession = true;
     }
@@ -230,57 +230,57 @@ export class SessionStore {
 
   /** Ends a session from inside a flow (user_logout): removed, and reported through onSessionEnd if authenticated. */
   terminate(session: Session, reason: SessionEndReason): void {
-    if (this.sessions.get(session.key) === session) this.drop(session, reason);
+    if (this.#sessions.get(session.key) === session) this.#drop(session, reason);
   }
 
   /** Removes an anonymous session that holds nothing any more (no hook: outposts never saw it authenticated). */
   discard(session: Session): void {
-    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
+    if (this.#sessions.get(session.key) === session) this.#sessions.delete(session.key);
   }
 
   /** Admin API: ends one session. No hook call; the caller broadcasts. */
   endSession(key: string): boolean {
-    return this.sessions.delete(key);
+    return this.#sessions.delete(key);
   }
 
   /** Admin API: ends every session of a user and returns their keys (the caller broadcasts SESSION_END). */
   endSessionsOfUser(userPk: number): string[] {
     const keys: string[] = [];
-    for (const session of this.sessions.values()) if (session.userPk === userPk) keys.push(session.key);
-    for (const key of keys) this.sessions.delete(key);
+    for (const session of this.#sessions.values()) if (session.userPk === userPk) keys.push(session.key);
+    for (const key of keys) this.#sessions.delete(key);
     return keys;
   }
 
   /** Live authenticated sessions (expired ones are left for the sweep). */
   authenticatedSessions(): Session[] {
-    const now = this.now();
+    const now = this.#now();
     const out: Session[] = [];
-    for (const session of this.sessions.values()) if (session.userPk !== null && session.expiresAt > now) out.push(session);
+    for (const session of this.#sessions.values()) if (session.userPk !== null && session.expiresAt > now) out.push(session);
     return out;
   }
 
   /** Removes every expired session; returns how many. */
   sweep(): number {
-    this.createsSinceSweep = 0;
-    const now = this.now();
+    this.#createsSinceSweep = 0;
+    const now = this.#now();
     const expired: Session[] = [];
-    for (const session of this.sessions.values()) if (session.expiresAt <= now) expired.push(session);
-    for (const session of expired) this.drop(session, 'expired');
+    for (const session of this.#sessions.values()) if (session.expiresAt <= now) expired.push(session);
+    for (const session of expired) this.#drop(session, 'expired');
     return expired.length;
   }
 
-  private drop(session: Session, reason: SessionEndReason): void {
-    this.sessions.delete(session.key);
-    if (session.userPk !== null && this.onSessionEnd !== undefined) {
+  #drop(session: Session, reason: SessionEndReason): void {
+    this.#sessions.delete(session.key);
+    if (session.userPk !== null && this.#onSessionEnd !== undefined) {
       try {
-        this.onSessionEnd(session.key, reason);
+        this.#onSessionEnd(session.key, reason);
       } catch {
         // A failing listener must not break session bookkeeping.
       }
     }
   }
 
-  private sign(input: string): Buffer {
-    return createHmac('sha256', this.key).update(input).digest();
+  #sign(input: string): Buffer {
+    return createHmac('sha256', this.#key).update(input).digest();
   }
 }

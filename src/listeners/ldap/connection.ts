@@ -159,10 +159,10 @@ class Operation implements ResponseSink {
   /** Set once aborted (Abandon, Unbind, close). */
   #abortReason: Error | undefined;
   finished = false;
-  private readonly conn: LdapConnection;
+  readonly #conn: LdapConnection;
 
   constructor(conn: LdapConnection, msg: LdapMessage, finalKind: FinalKind) {
-    this.conn = conn;
+    this.#conn = conn;
     this.messageID = msg.messageID;
     this.finalKind = finalKind;
     this.isBind = msg.op.kind === 'BindRequest';
@@ -191,13 +191,13 @@ class Operation implements ResponseSink {
     if (this.aborted) return undefined;
     if (FINAL_KINDS.has(op.kind)) this.finished = true;
     const bytes = encodeMessage({ messageID: this.messageID, op, controls: controls as Control[] });
-    return this.#untilAborted(this.conn.writeResponse(bytes));
+    return this.#untilAborted(this.#conn.writeResponse(bytes));
   }
 
   sendRaw(frames: Uint8Array): Promise<void> | undefined {
     if (this.finished) throw new Error(`LDAP: response to message ${this.messageID} already finished`);
     if (this.aborted) return undefined;
-    return this.#untilAborted(this.conn.writeResponse(frames));
+    return this.#untilAborted(this.#conn.writeResponse(frames));
   }
 
   done(resultCode: number, options?: DoneOptions): void {
@@ -206,7 +206,7 @@ class Operation implements ResponseSink {
 
   ready(): Promise<void> | undefined {
     if (this.aborted) return undefined;
-    return this.#untilAborted(this.conn.writeReady());
+    return this.#untilAborted(this.#conn.writeReady());
   }
 
   /** A drain wait also ends when this operation is abandoned, so an abandoned writer is never stuck. */
@@ -445,7 +445,8 @@ export class LdapConnection implements LdapConnectionView {
       op: buildFinal(kind, ResultCode.protocolError, { diagnosticMessage: err.message }),
       controls: [],
     });
-    this.writeResponse(bytes);
+    // Never rejects; over the write limit, reading is already paused until the client drains.
+    void this.writeResponse(bytes);
     return true;
   }
 
@@ -567,7 +568,8 @@ export class LdapConnection implements LdapConnectionView {
 
   #startTls(msg: LdapMessage): void {
     const refuse = (resultCode: number, diagnosticMessage: string): void => {
-      this.writeResponse(
+      // Never rejects; over the write limit, reading is already paused until the client drains.
+      void this.writeResponse(
         encodeMessage({ messageID: msg.messageID, op: buildFinal('ExtendedResponse', resultCode, { diagnosticMessage }), controls: [] }),
       );
     };

@@ -50,73 +50,73 @@ function notASequence(tag: number): ProtocolError {
  * they stay valid after later pushes. After a ProtocolError the stream is unusable: close the connection.
  */
 export class FrameReader {
-  private readonly limits: FrameLimits;
+  readonly #limits: FrameLimits;
   /** Unconsumed bytes start at `offset` in `pending`. */
-  private pending: Buffer = Buffer.alloc(0);
-  private offset = 0;
+  #pending: Buffer = Buffer.alloc(0);
+  #offset = 0;
   /** Chunks that arrived while a message of known size was incomplete; joined once it is complete. */
-  private parked: Buffer[] = [];
-  private parkedBytes = 0;
+  #parked: Buffer[] = [];
+  #parkedBytes = 0;
   /** Total size of the incomplete message at `pending[offset]`, once its header is known. */
-  private wanted = 0;
+  #wanted = 0;
 
   constructor(limits: FrameLimits) {
-    this.limits = limits;
+    this.#limits = limits;
   }
 
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
-    return this.pending.length - this.offset + this.parkedBytes;
+    return this.#pending.length - this.#offset + this.#parkedBytes;
   }
 
   /** Adds received bytes. The chunk is referenced, not copied: the caller must not reuse it. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    if (this.wanted > 0) {
+    if (this.#wanted > 0) {
       // Park until the known-size message is complete, so a large message is copied once, not per chunk.
-      this.parked.push(chunk);
-      this.parkedBytes += chunk.length;
-      if (this.pending.length - this.offset + this.parkedBytes < this.wanted) return;
-      this.join();
+      this.#parked.push(chunk);
+      this.#parkedBytes += chunk.length;
+      if (this.#pending.length - this.#offset + this.#parkedBytes < this.#wanted) return;
+      this.#join();
       return;
     }
-    if (this.offset >= this.pending.length) {
-      this.pending = chunk;
+    if (this.#offset >= this.#pending.length) {
+      this.#pending = chunk;
     } else {
-      this.pending = Buffer.concat([this.pending.subarray(this.offset), chunk]);
+      this.#pending = Buffer.concat([this.#pending.subarray(this.#offset), chunk]);
     }
-    this.offset = 0;
+    this.#offset = 0;
   }
 
-  private join(): void {
-    this.pending = Buffer.concat([this.pending.subarray(this.offset), ...this.parked]);
-    this.offset = 0;
-    this.parked = [];
-    this.parkedBytes = 0;
-    this.wanted = 0;
+  #join(): void {
+    this.#pending = Buffer.concat([this.#pending.subarray(this.#offset), ...this.#parked]);
+    this.#offset = 0;
+    this.#parked = [];
+    this.#parkedBytes = 0;
+    this.#wanted = 0;
   }
 
   /** The next complete frame, or null when more bytes are needed. Throws ProtocolError on a bad header. */
   next(): Buffer | null {
-    if (this.wanted > 0) return null;
-    const found = nextFrame(this.pending, this.offset, this.limits);
+    if (this.#wanted > 0) return null;
+    const found = nextFrame(this.#pending, this.#offset, this.#limits);
     if (found === null) {
-      this.wanted = this.declaredSize();
+      this.#wanted = this.#declaredSize();
       return null;
     }
-    const frame = this.pending.subarray(this.offset, found.end);
-    this.offset = found.end;
-    if (this.offset >= this.pending.length) {
-      this.pending = Buffer.alloc(0);
-      this.offset = 0;
+    const frame = this.#pending.subarray(this.#offset, found.end);
+    this.#offset = found.end;
+    if (this.#offset >= this.#pending.length) {
+      this.#pending = Buffer.alloc(0);
+      this.#offset = 0;
     }
     return frame;
   }
 
   /** Size of the incomplete message at `offset` when its header is complete, else 0. */
-  private declaredSize(): number {
-    const buf = this.pending;
-    const at = this.offset;
+  #declaredSize(): number {
+    const buf = this.#pending;
+    const at = this.#offset;
     if (buf.length - at < 2) return 0;
     const first = buf[at + 1]!;
     if (first < 0x80) return 2 + first;

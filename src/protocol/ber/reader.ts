@@ -30,21 +30,21 @@ export class BerReader {
   /** End of the innermost open container (exclusive). */
   end: number;
   /** Content length of the element whose header was read last. */
-  private contentLength = 0;
-  private readonly ends: number[] = [];
-  private readonly maxDepth: number;
+  #contentLength = 0;
+  readonly #ends: number[] = [];
+  readonly #maxDepth: number;
 
   constructor(buf: Buffer, start = 0, end = buf.length, maxDepth = 64) {
     if (start < 0 || end > buf.length || start > end) throw new RangeError('BerReader bounds outside the buffer');
     this.buf = buf;
     this.pos = start;
     this.end = end;
-    this.maxDepth = maxDepth;
+    this.#maxDepth = maxDepth;
   }
 
   /** Current nesting depth (number of open containers). */
   get depth(): number {
-    return this.ends.length;
+    return this.#ends.length;
   }
 
   atEnd(): boolean {
@@ -81,49 +81,49 @@ export class BerReader {
     }
     if (length > end - pos) throw new ProtocolError('BER: element length runs past the enclosing element');
     this.pos = pos;
-    this.contentLength = length;
+    this.#contentLength = length;
     return tag;
   }
 
   /** Reads a header and checks its tag. Returns the content length. */
-  private expect(tag: number, what: string): number {
+  #expect(tag: number, what: string): number {
     const got = this.readHeader();
     if (got !== tag) throw new ProtocolError(`BER: expected ${what} (tag 0x${hex2(tag)}), got tag 0x${hex2(got)}`);
-    return this.contentLength;
+    return this.#contentLength;
   }
 
   /** Opens a constructed element with the given tag (any tag if omitted); returns the tag read. */
   enter(tag?: number, what = 'a constructed element'): number {
-    if (this.ends.length >= this.maxDepth) throw new ProtocolError('BER: nesting too deep');
+    if (this.#ends.length >= this.#maxDepth) throw new ProtocolError('BER: nesting too deep');
     const got = this.readHeader();
     if (tag !== undefined && got !== tag) {
       throw new ProtocolError(`BER: expected ${what} (tag 0x${hex2(tag)}), got tag 0x${hex2(got)}`);
     }
     if ((got & 0x20) === 0) throw new ProtocolError(`BER: expected a constructed element, got tag 0x${hex2(got)}`);
-    this.ends.push(this.end);
-    this.end = this.pos + this.contentLength;
+    this.#ends.push(this.end);
+    this.end = this.pos + this.#contentLength;
     return got;
   }
 
   /** Closes the innermost container; its content must have been consumed completely. */
   leave(): void {
     if (this.pos !== this.end) throw new ProtocolError('BER: unexpected data at the end of a constructed element');
-    const outer = this.ends.pop();
+    const outer = this.#ends.pop();
     if (outer === undefined) throw new RangeError('BerReader.leave without enter');
     this.end = outer;
   }
 
   /** INTEGER (or ENUMERATED / implicitly tagged integer), at most 4 content octets, two's complement. */
   readInt(tag: number = Tag.integer, what = 'an INTEGER'): number {
-    const length = this.expect(tag, what);
-    return this.intContent(length, what);
+    const length = this.#expect(tag, what);
+    return this.#intContent(length, what);
   }
 
   readEnumerated(tag: number = Tag.enumerated, what = 'an ENUMERATED'): number {
     return this.readInt(tag, what);
   }
 
-  private intContent(length: number, what: string): number {
+  #intContent(length: number, what: string): number {
     if (length === 0) throw new ProtocolError(`BER: ${what} has no content octets`);
     if (length > MAX_INT_BYTES) throw new ProtocolError(`BER: ${what} is longer than ${MAX_INT_BYTES} octets`);
     const buf = this.buf;
@@ -137,20 +137,20 @@ export class BerReader {
 
   /** BOOLEAN: exactly one octet, any non-zero value is TRUE (BER). */
   readBoolean(tag: number = Tag.boolean, what = 'a BOOLEAN'): boolean {
-    const length = this.expect(tag, what);
+    const length = this.#expect(tag, what);
     if (length !== 1) throw new ProtocolError(`BER: ${what} must have one content octet`);
     return this.buf[this.pos++]! !== 0;
   }
 
   /** NULL: no content octets. */
   readNull(tag: number = Tag.null, what = 'a NULL'): void {
-    const length = this.expect(tag, what);
+    const length = this.#expect(tag, what);
     if (length !== 0) throw new ProtocolError(`BER: ${what} must be empty`);
   }
 
   /** OCTET STRING content as a view of the input; `maxBytes` is checked before anything else. */
   readOctets(tag: number = Tag.octetString, maxBytes = Infinity, what = 'an OCTET STRING'): Buffer {
-    const length = this.expect(tag, what);
+    const length = this.#expect(tag, what);
     if (length > maxBytes) throw new ProtocolError(`BER: ${what} of ${length} octets exceeds the limit of ${maxBytes}`);
     const start = this.pos;
     this.pos = start + length;
@@ -159,7 +159,7 @@ export class BerReader {
 
   /** LDAPString: an OCTET STRING that must be valid UTF-8. */
   readString(tag: number = Tag.octetString, maxBytes = Infinity, what = 'an LDAPString'): string {
-    const length = this.expect(tag, what);
+    const length = this.#expect(tag, what);
     if (length > maxBytes) throw new ProtocolError(`BER: ${what} of ${length} octets exceeds the limit of ${maxBytes}`);
     const start = this.pos;
     const end = start + length;
@@ -178,14 +178,14 @@ export class BerReader {
   /** Skips one whole element (any tag). */
   skip(): void {
     this.readHeader();
-    this.pos += this.contentLength;
+    this.pos += this.#contentLength;
   }
 
   /** One whole element (header and content) as a view of the input. */
   readRaw(): Buffer {
     const start = this.pos;
     this.readHeader();
-    this.pos += this.contentLength;
+    this.pos += this.#contentLength;
     return this.buf.subarray(start, this.pos);
   }
 }

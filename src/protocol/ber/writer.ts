@@ -76,59 +76,59 @@ export function putInt(buf: Buffer, pos: number, tag: number, value: number): nu
  * length form needs). `toBuffer()` hands the bytes over and leaves the writer empty for reuse.
  */
 export class BerWriter {
-  private buf: Buffer;
-  private pos = 0;
+  #buf: Buffer;
+  #pos = 0;
   /** Position of the reserved length octet of each open constructed element. */
-  private readonly open: number[] = [];
-  private readonly initialSize: number;
+  readonly #open: number[] = [];
+  readonly #initialSize: number;
 
   constructor(initialSize = 256) {
-    this.initialSize = Math.max(16, initialSize);
-    this.buf = EMPTY;
+    this.#initialSize = Math.max(16, initialSize);
+    this.#buf = EMPTY;
   }
 
   get length(): number {
-    return this.pos;
+    return this.#pos;
   }
 
-  private ensure(extra: number): void {
-    const needed = this.pos + extra;
-    if (needed <= this.buf.length) return;
-    let size = Math.max(this.buf.length * 2, this.initialSize);
+  #ensure(extra: number): void {
+    const needed = this.#pos + extra;
+    if (needed <= this.#buf.length) return;
+    let size = Math.max(this.#buf.length * 2, this.#initialSize);
     while (size < needed) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
   }
 
   /** Opens a constructed element (SEQUENCE by default). */
   startSequence(tag: number = Tag.sequence): void {
-    this.ensure(2);
-    this.buf[this.pos++] = tag;
-    this.open.push(this.pos);
-    this.buf[this.pos++] = 0;
+    this.#ensure(2);
+    this.#buf[this.#pos++] = tag;
+    this.#open.push(this.#pos);
+    this.#buf[this.#pos++] = 0;
   }
 
   /** Closes the innermost open element and fills in its length. */
   endSequence(): void {
-    const lengthAt = this.open.pop();
+    const lengthAt = this.#open.pop();
     if (lengthAt === undefined) throw new RangeError('BerWriter.endSequence without startSequence');
     const contentStart = lengthAt + 1;
-    const length = this.pos - contentStart;
+    const length = this.#pos - contentStart;
     if (length < 0x80) {
-      this.buf[lengthAt] = length;
+      this.#buf[lengthAt] = length;
       return;
     }
     const extra = lengthSize(length) - 1;
-    this.ensure(extra);
-    this.buf.copyWithin(contentStart + extra, contentStart, this.pos);
-    putLength(this.buf, lengthAt, length);
-    this.pos += extra;
+    this.#ensure(extra);
+    this.#buf.copyWithin(contentStart + extra, contentStart, this.#pos);
+    putLength(this.#buf, lengthAt, length);
+    this.#pos += extra;
   }
 
   writeInt(value: number, tag: number = Tag.integer): void {
-    this.ensure(6);
-    this.pos = putInt(this.buf, this.pos, tag, value);
+    this.#ensure(6);
+    this.#pos = putInt(this.#buf, this.#pos, tag, value);
   }
 
   writeEnumerated(value: number, tag: number = Tag.enumerated): void {
@@ -136,48 +136,48 @@ export class BerWriter {
   }
 
   writeBoolean(value: boolean, tag: number = Tag.boolean): void {
-    this.ensure(3);
-    const buf = this.buf;
-    buf[this.pos++] = tag;
-    buf[this.pos++] = 1;
-    buf[this.pos++] = value ? 0xff : 0x00;
+    this.#ensure(3);
+    const buf = this.#buf;
+    buf[this.#pos++] = tag;
+    buf[this.#pos++] = 1;
+    buf[this.#pos++] = value ? 0xff : 0x00;
   }
 
   writeNull(tag: number = Tag.null): void {
-    this.ensure(2);
-    this.buf[this.pos++] = tag;
-    this.buf[this.pos++] = 0;
+    this.#ensure(2);
+    this.#buf[this.#pos++] = tag;
+    this.#buf[this.#pos++] = 0;
   }
 
   /** OCTET STRING from bytes, or from a string written as UTF-8 without an intermediate Buffer. */
   writeOctetString(value: string | Uint8Array, tag: number = Tag.octetString): void {
     if (typeof value !== 'string') {
-      this.ensure(6 + value.length);
-      this.buf[this.pos++] = tag;
-      this.pos = putLength(this.buf, this.pos, value.length);
-      this.buf.set(value, this.pos);
-      this.pos += value.length;
+      this.#ensure(6 + value.length);
+      this.#buf[this.#pos++] = tag;
+      this.#pos = putLength(this.#buf, this.#pos, value.length);
+      this.#buf.set(value, this.#pos);
+      this.#pos += value.length;
       return;
     }
     const length = utf8Length(value);
-    this.ensure(6 + length);
-    this.buf[this.pos++] = tag;
-    this.pos = writeUtf8(this.buf, putLength(this.buf, this.pos, length), value, length);
+    this.#ensure(6 + length);
+    this.#buf[this.#pos++] = tag;
+    this.#pos = writeUtf8(this.#buf, putLength(this.#buf, this.#pos, length), value, length);
   }
 
   /** Copies an already encoded element (or several) verbatim. */
   writeRaw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    this.#ensure(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
   }
 
   /** Returns the encoded bytes (a view, owned by the caller from now on) and empties the writer. */
   toBuffer(): Buffer {
-    if (this.open.length !== 0) throw new RangeError('BerWriter.toBuffer with unclosed elements');
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = EMPTY;
-    this.pos = 0;
+    if (this.#open.length !== 0) throw new RangeError('BerWriter.toBuffer with unclosed elements');
+    const out = this.#buf.subarray(0, this.#pos);
+    this.#buf = EMPTY;
+    this.#pos = 0;
     return out;
   }
 }

@@ -116,66 +116,66 @@ export type ReassemblyResult =
  * EapDecodeError and leave the reassembler unusable for this message (call reset() to start over).
  */
 export class TlsReassembler {
-  private readonly maxMessageBytes: number;
-  private parts: Buffer[] = [];
-  private received = 0;
-  private expected: number | undefined;
-  private last: { identifier: number; data: Buffer } | undefined;
+  readonly #maxMessageBytes: number;
+  #parts: Buffer[] = [];
+  #received = 0;
+  #expected: number | undefined;
+  #last: { identifier: number; data: Buffer } | undefined;
 
   constructor(maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES) {
-    this.maxMessageBytes = maxMessageBytes;
+    this.#maxMessageBytes = maxMessageBytes;
   }
 
   /** True between the first and the last fragment of a message. */
   get inProgress(): boolean {
-    return this.parts.length > 0;
+    return this.#parts.length > 0;
   }
 
   reset(): void {
-    this.parts = [];
-    this.received = 0;
-    this.expected = undefined;
-    this.last = undefined;
+    this.#parts = [];
+    this.#received = 0;
+    this.#expected = undefined;
+    this.#last = undefined;
   }
 
   /** Feeds the payload of an EAP Response with `identifier`. The data is copied; the input may be reused. */
   push(identifier: number, payload: TlsPayload): ReassemblyResult {
-    if (this.last !== undefined && identifier === this.last.identifier) {
-      if (payload.data.equals(this.last.data)) return { status: 'duplicate' };
+    if (this.#last !== undefined && identifier === this.#last.identifier) {
+      if (payload.data.equals(this.#last.data)) return { status: 'duplicate' };
       throw new EapDecodeError('fragment', `fragment with identifier ${identifier} repeated with other data`);
     }
     if (payload.start) throw new EapDecodeError('fragment', 'Start flag from a peer');
-    const first = this.parts.length === 0;
+    const first = this.#parts.length === 0;
     if (first) {
       if (payload.data.length === 0) throw new EapDecodeError('fragment', 'a message fragment without data');
       if (payload.more && payload.messageLength === undefined) throw new EapDecodeError('fragment', 'first fragment without the L flag');
-      if (payload.messageLength !== undefined && payload.messageLength > this.maxMessageBytes) {
-        throw new EapDecodeError('too_large', `TLS message of ${payload.messageLength} octets exceeds ${this.maxMessageBytes}`);
+      if (payload.messageLength !== undefined && payload.messageLength > this.#maxMessageBytes) {
+        throw new EapDecodeError('too_large', `TLS message of ${payload.messageLength} octets exceeds ${this.#maxMessageBytes}`);
       }
-      this.expected = payload.messageLength;
+      this.#expected = payload.messageLength;
     } else {
       if (payload.data.length === 0) throw new EapDecodeError('fragment', 'a message fragment without data');
-      if (payload.messageLength !== undefined && payload.messageLength !== this.expected) {
-        throw new EapDecodeError('fragment', `TLS Message Length changed from ${this.expected} to ${payload.messageLength}`);
+      if (payload.messageLength !== undefined && payload.messageLength !== this.#expected) {
+        throw new EapDecodeError('fragment', `TLS Message Length changed from ${this.#expected} to ${payload.messageLength}`);
       }
     }
-    const received = this.received + payload.data.length;
-    const limit = this.expected ?? this.maxMessageBytes;
+    const received = this.#received + payload.data.length;
+    const limit = this.#expected ?? this.#maxMessageBytes;
     if (received > limit) throw new EapDecodeError('fragment', `fragments carry ${received} octets, more than ${limit}`);
-    if (!payload.more && this.expected !== undefined && received !== this.expected) {
-      throw new EapDecodeError('fragment', `last fragment ends at ${received} octets of ${this.expected}`);
+    if (!payload.more && this.#expected !== undefined && received !== this.#expected) {
+      throw new EapDecodeError('fragment', `last fragment ends at ${received} octets of ${this.#expected}`);
     }
     const data = Buffer.from(payload.data);
-    this.last = { identifier, data };
+    this.#last = { identifier, data };
     if (payload.more) {
-      this.parts.push(data);
-      this.received = received;
+      this.#parts.push(data);
+      this.#received = received;
       return { status: 'more' };
     }
-    const message = first ? data : Buffer.concat([...this.parts, data], received);
-    this.parts = [];
-    this.received = 0;
-    this.expected = undefined;
+    const message = first ? data : Buffer.concat([...this.#parts, data], received);
+    this.#parts = [];
+    this.#received = 0;
+    this.#expected = undefined;
     return { status: 'complete', message };
   }
 }

@@ -48,109 +48,113 @@ const DESCR = /^[A-Za-z][A-Za-z0-9-]*$/;
 const NUMERIC_OID = /^[0-9]+(?:\.[0-9]+)*$/;
 
 class DnParser {
-  private i = 0;
-  constructor(private readonly s: string) {}
+  #i = 0;
+  readonly #s: string;
 
-  private fail(message: string): never {
-    throw new ProtocolError(`DN: ${message} at offset ${this.i}`);
+  constructor(s: string) {
+    this.#s = s;
   }
 
-  private skipSpaces(): void {
-    while (this.s.charCodeAt(this.i) === 0x20) this.i++;
+  #fail(message: string): never {
+    throw new ProtocolError(`DN: ${message} at offset ${this.#i}`);
+  }
+
+  #skipSpaces(): void {
+    while (this.#s.charCodeAt(this.#i) === 0x20) this.#i++;
   }
 
   parse(): Dn {
-    const s = this.s;
-    this.skipSpaces();
-    if (this.i >= s.length) return [];
+    const s = this.#s;
+    this.#skipSpaces();
+    if (this.#i >= s.length) return [];
     const dn: Dn = [];
     for (;;) {
       const rdn: Rdn = [];
       for (;;) {
-        rdn.push(this.ava());
-        if (s[this.i] !== '+') break;
-        this.i++;
+        rdn.push(this.#ava());
+        if (s[this.#i] !== '+') break;
+        this.#i++;
       }
       dn.push(rdn);
-      if (this.i >= s.length) return dn;
-      const sep = s[this.i];
+      if (this.#i >= s.length) return dn;
+      const sep = s[this.#i];
       // ';' is the RFC 2253 alternative separator, still accepted by RFC 4514 parsers.
-      if (sep !== ',' && sep !== ';') this.fail(`unexpected '${sep}'`);
-      this.i++;
+      if (sep !== ',' && sep !== ';') this.#fail(`unexpected '${sep}'`);
+      this.#i++;
     }
   }
 
-  private ava(): Ava {
-    const s = this.s;
-    this.skipSpaces();
-    const start = this.i;
-    while (this.i < s.length) {
-      const c = s.charCodeAt(this.i);
+  #ava(): Ava {
+    const s = this.#s;
+    this.#skipSpaces();
+    const start = this.#i;
+    while (this.#i < s.length) {
+      const c = s.charCodeAt(this.#i);
       const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e;
       if (!ok) break;
-      this.i++;
+      this.#i++;
     }
-    const type = s.slice(start, this.i);
-    if (type === '') this.fail('missing attribute type');
-    if (!DESCR.test(type) && !NUMERIC_OID.test(type)) this.fail(`invalid attribute type '${type}'`);
-    this.skipSpaces();
-    if (s[this.i] !== '=') this.fail("expected '='");
-    this.i++;
-    this.skipSpaces();
-    if (s[this.i] === '#') return this.hexValue(type);
-    return { type, value: this.stringValue() };
+    const type = s.slice(start, this.#i);
+    if (type === '') this.#fail('missing attribute type');
+    if (!DESCR.test(type) && !NUMERIC_OID.test(type)) this.#fail(`invalid attribute type '${type}'`);
+    this.#skipSpaces();
+    if (s[this.#i] !== '=') this.#fail("expected '='");
+    this.#i++;
+    this.#skipSpaces();
+    if (s[this.#i] === '#') return this.#hexValue(type);
+    return { type, value: this.#stringValue() };
   }
 
-  private hexValue(type: string): Ava {
-    const s = this.s;
-    this.i++;
-    const start = this.i;
-    while (this.i < s.length && hexValue(s.charCodeAt(this.i)) >= 0) this.i++;
-    const digits = s.slice(start, this.i);
-    if (digits.length === 0 || digits.length % 2 !== 0) this.fail('a #hex value needs an even, non-zero number of hex digits');
-    this.skipSpaces();
-    if (this.i < s.length && s[this.i] !== ',' && s[this.i] !== '+' && s[this.i] !== ';') this.fail('unexpected character after a #hex value');
+  #hexValue(type: string): Ava {
+    const s = this.#s;
+    this.#i++;
+    const start = this.#i;
+    while (this.#i < s.length && hexValue(s.charCodeAt(this.#i)) >= 0) this.#i++;
+    const digits = s.slice(start, this.#i);
+    if (digits.length === 0 || digits.length % 2 !== 0) this.#fail('a #hex value needs an even, non-zero number of hex digits');
+    this.#skipSpaces();
+    if (this.#i < s.length && s[this.#i] !== ',' && s[this.#i] !== '+' && s[this.#i] !== ';') this.#fail('unexpected character after a #hex value');
     const ber = Buffer.from(digits, 'hex');
     return { type, value: berStringValue(ber) ?? `#${digits.toLowerCase()}`, ber };
   }
 
   /** A string value up to an unescaped separator; unescaped trailing spaces are not part of it. */
-  private stringValue(): string {
-    const s = this.s;
+  #stringValue(): string {
+    const s = this.#s;
     let chunks: Buffer[] | null = null;
-    let runStart = this.i;
+    let runStart = this.#i;
     // End of the value once unescaped trailing spaces are dropped (index into s for the current run).
-    let significantEnd = this.i;
-    while (this.i < s.length) {
-      const c = s.charCodeAt(this.i);
+    let significantEnd = this.#i;
+    while (this.#i < s.length) {
+      const c = s.charCodeAt(this.#i);
       if (c === 0x2c || c === 0x2b || c === 0x3b) break; // , + ;
       if (c !== 0x5c) {
-        this.i++;
-        if (c !== 0x20) significantEnd = this.i;
+        this.#i++;
+        if (c !== 0x20) significantEnd = this.#i;
         continue;
       }
       chunks ??= [];
-      if (this.i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.i), 'utf8'));
-      const next = s.charCodeAt(this.i + 1);
+      if (this.#i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.#i), 'utf8'));
+      const next = s.charCodeAt(this.#i + 1);
       const hi = hexValue(next);
-      const lo = hexValue(s.charCodeAt(this.i + 2));
+      const lo = hexValue(s.charCodeAt(this.#i + 2));
       if (hi >= 0 && lo >= 0) {
         chunks.push(Buffer.of(hi * 16 + lo));
-        this.i += 3;
+        this.#i += 3;
       } else if (isEscapable(next)) {
         chunks.push(Buffer.of(next));
-        this.i += 2;
+        this.#i += 2;
       } else {
-        this.fail('bad escape');
+        this.#fail('bad escape');
       }
-      runStart = this.i;
-      significantEnd = this.i;
+      runStart = this.#i;
+      significantEnd = this.#i;
     }
     if (chunks === null) return s.slice(runStart, significantEnd);
     // Trailing unescaped spaces can only sit in the final literal run.
     if (significantEnd > runStart) chunks.push(Buffer.from(s.slice(runStart, significantEnd), 'utf8'));
     const bytes = Buffer.concat(chunks);
-    if (!isUtf8(bytes)) this.fail('escaped value is not valid UTF-8');
+    if (!isUtf8(bytes)) this.#fail('escaped value is not valid UTF-8');
     return bytes.toString('utf8');
   }
 }

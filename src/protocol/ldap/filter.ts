@@ -285,123 +285,129 @@ function isSpace(code: number): boolean {
 }
 
 class FilterParser {
-  private i = 0;
-  private nodes = 0;
+  #i = 0;
+  #nodes = 0;
+  readonly #s: string;
+  readonly #limits: FilterLimits;
+
   constructor(
-    private readonly s: string,
-    private readonly limits: FilterLimits,
-  ) {}
+    s: string,
+    limits: FilterLimits,
+  ) {
+    this.#s = s;
+    this.#limits = limits;
+  }
 
   fail(message: string): never {
-    throw new ProtocolError(`filter: ${message} at offset ${this.i}`);
+    throw new ProtocolError(`filter: ${message} at offset ${this.#i}`);
   }
 
   parse(): Filter {
-    this.skipSpaces();
-    const filter = this.filter(1);
-    this.skipSpaces();
-    if (this.i !== this.s.length) this.fail('unexpected characters after the filter');
+    this.#skipSpaces();
+    const filter = this.#filter(1);
+    this.#skipSpaces();
+    if (this.#i !== this.#s.length) this.fail('unexpected characters after the filter');
     return filter;
   }
 
-  private skipSpaces(): void {
-    while (this.i < this.s.length && isSpace(this.s.charCodeAt(this.i))) this.i++;
+  #skipSpaces(): void {
+    while (this.#i < this.#s.length && isSpace(this.#s.charCodeAt(this.#i))) this.#i++;
   }
 
-  private expect(char: string): void {
-    if (this.s[this.i] !== char) this.fail(`expected '${char}'`);
-    this.i++;
+  #expect(char: string): void {
+    if (this.#s[this.#i] !== char) this.fail(`expected '${char}'`);
+    this.#i++;
   }
 
-  private filter(depth: number): Filter {
-    this.expect('(');
-    if (++this.nodes > this.limits.maxFilterNodes) this.fail(`more than ${this.limits.maxFilterNodes} nodes`);
-    if (depth > this.limits.maxFilterDepth) this.fail(`nested deeper than ${this.limits.maxFilterDepth}`);
-    const c = this.s[this.i];
+  #filter(depth: number): Filter {
+    this.#expect('(');
+    if (++this.#nodes > this.#limits.maxFilterNodes) this.fail(`more than ${this.#limits.maxFilterNodes} nodes`);
+    if (depth > this.#limits.maxFilterDepth) this.fail(`nested deeper than ${this.#limits.maxFilterDepth}`);
+    const c = this.#s[this.#i];
     let result: Filter;
     if (c === '&' || c === '|') {
-      this.i++;
+      this.#i++;
       const filters: Filter[] = [];
-      this.skipSpaces();
-      while (this.s[this.i] === '(') {
-        filters.push(this.filter(depth + 1));
-        this.skipSpaces();
+      this.#skipSpaces();
+      while (this.#s[this.#i] === '(') {
+        filters.push(this.#filter(depth + 1));
+        this.#skipSpaces();
       }
       result = { kind: c === '&' ? 'and' : 'or', filters };
     } else if (c === '!') {
-      this.i++;
-      this.skipSpaces();
-      result = { kind: 'not', filter: this.filter(depth + 1) };
-      this.skipSpaces();
+      this.#i++;
+      this.#skipSpaces();
+      result = { kind: 'not', filter: this.#filter(depth + 1) };
+      this.#skipSpaces();
     } else {
-      result = this.item();
+      result = this.#item();
     }
-    this.expect(')');
+    this.#expect(')');
     return result;
   }
 
-  private item(): Filter {
-    const s = this.s;
-    const start = this.i;
-    while (this.i < s.length && isAttributeChar(s.charCodeAt(this.i))) this.i++;
-    const type = s.slice(start, this.i);
-    const c = s[this.i];
-    if (c === ':') return this.extensible(type);
+  #item(): Filter {
+    const s = this.#s;
+    const start = this.#i;
+    while (this.#i < s.length && isAttributeChar(s.charCodeAt(this.#i))) this.#i++;
+    const type = s.slice(start, this.#i);
+    const c = s[this.#i];
+    if (c === ':') return this.#extensible(type);
     if (type === '') this.fail('missing attribute description');
     if (c === '=') {
-      this.i++;
-      return this.equalityOrSubstrings(type);
+      this.#i++;
+      return this.#equalityOrSubstrings(type);
     }
     let kind: AvaKind;
-    if (c === '>' && s[this.i + 1] === '=') kind = 'greaterOrEqual';
-    else if (c === '<' && s[this.i + 1] === '=') kind = 'lessOrEqual';
-    else if (c === '~' && s[this.i + 1] === '=') kind = 'approxMatch';
+    if (c === '>' && s[this.#i + 1] === '=') kind = 'greaterOrEqual';
+    else if (c === '<' && s[this.#i + 1] === '=') kind = 'lessOrEqual';
+    else if (c === '~' && s[this.#i + 1] === '=') kind = 'approxMatch';
     else this.fail('expected a filter type (=, >=, <=, ~=, :=)');
-    this.i += 2;
-    return { kind, type, value: this.singleValue() };
+    this.#i += 2;
+    return { kind, type, value: this.#singleValue() };
   }
 
-  private extensible(type: string): Filter {
-    const s = this.s;
-    this.i++; // the first ':'
+  #extensible(type: string): Filter {
+    const s = this.#s;
+    this.#i++; // the first ':'
     let dnAttributes = false;
     let matchingRule: string | undefined;
-    if (s[this.i] !== '=') {
-      let token = this.oidToken();
-      this.expect(':');
+    if (s[this.#i] !== '=') {
+      let token = this.#oidToken();
+      this.#expect(':');
       if (token.toLowerCase() === 'dn') {
         dnAttributes = true;
-        if (s[this.i] !== '=') {
-          token = this.oidToken();
-          this.expect(':');
+        if (s[this.#i] !== '=') {
+          token = this.#oidToken();
+          this.#expect(':');
           matchingRule = token;
         }
       } else {
         matchingRule = token;
       }
     }
-    this.expect('=');
+    this.#expect('=');
     if (type === '' && matchingRule === undefined) this.fail('extensible match needs an attribute or a matching rule');
-    const filter: ExtensibleMatchFilter = { kind: 'extensibleMatch', matchValue: this.singleValue(), dnAttributes };
+    const filter: ExtensibleMatchFilter = { kind: 'extensibleMatch', matchValue: this.#singleValue(), dnAttributes };
     if (matchingRule !== undefined) filter.matchingRule = matchingRule;
     if (type !== '') filter.type = type;
     return filter;
   }
 
-  private oidToken(): string {
-    const start = this.i;
-    while (this.i < this.s.length && isOidChar(this.s.charCodeAt(this.i))) this.i++;
-    if (this.i === start) this.fail('expected a matching rule or dn');
-    return this.s.slice(start, this.i);
+  #oidToken(): string {
+    const start = this.#i;
+    while (this.#i < this.#s.length && isOidChar(this.#s.charCodeAt(this.#i))) this.#i++;
+    if (this.#i === start) this.fail('expected a matching rule or dn');
+    return this.#s.slice(start, this.#i);
   }
 
-  private singleValue(): AssertionValue {
-    const parts = this.values(false);
+  #singleValue(): AssertionValue {
+    const parts = this.#values(false);
     return parts[0]!;
   }
 
-  private equalityOrSubstrings(type: string): Filter {
-    const parts = this.values(true);
+  #equalityOrSubstrings(type: string): Filter {
+    const parts = this.#values(true);
     if (parts.length === 1) return { kind: 'equalityMatch', type, value: parts[0]! };
     const isEmpty = (v: AssertionValue): boolean => v.length === 0;
     const first = parts[0]!;
@@ -416,60 +422,60 @@ class FilterParser {
   }
 
   /** Reads an assertion value up to the closing ')', split at unescaped '*' when allowed. */
-  private values(allowStars: boolean): AssertionValue[] {
-    const s = this.s;
+  #values(allowStars: boolean): AssertionValue[] {
+    const s = this.#s;
     const parts: AssertionValue[] = [];
     let chunks: Buffer[] | null = null; // set once the current part has an escape
-    let runStart = this.i;
+    let runStart = this.#i;
     let bytes = 0;
     const finishPart = (): void => {
       let part: AssertionValue;
       if (chunks === null) {
-        part = s.slice(runStart, this.i);
+        part = s.slice(runStart, this.#i);
         bytes += Buffer.byteLength(part, 'utf8');
       } else {
-        if (this.i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.i), 'utf8'));
+        if (this.#i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.#i), 'utf8'));
         const joined = Buffer.concat(chunks);
         bytes += joined.length;
         part = isUtf8(joined) ? joined.toString('utf8') : joined;
       }
-      if (bytes > this.limits.maxValueBytes) this.fail(`value longer than ${this.limits.maxValueBytes} bytes`);
+      if (bytes > this.#limits.maxValueBytes) this.fail(`value longer than ${this.#limits.maxValueBytes} bytes`);
       parts.push(part);
       chunks = null;
     };
     for (;;) {
-      if (this.i >= s.length) this.fail("unterminated value, expected ')'");
-      const code = s.charCodeAt(this.i);
+      if (this.#i >= s.length) this.fail("unterminated value, expected ')'");
+      const code = s.charCodeAt(this.#i);
       if (code === 0x29) break; // )
       if (code === 0x2a) {
         if (!allowStars) this.fail("unescaped '*' in a value");
         finishPart();
-        this.i++;
-        runStart = this.i;
+        this.#i++;
+        runStart = this.#i;
         continue;
       }
       if (code === 0x28) this.fail("unescaped '(' in a value");
       if (code === 0) this.fail('NUL in a value');
       if (code !== 0x5c) {
-        this.i++;
+        this.#i++;
         continue;
       }
       // Backslash: RFC 4515 "\XX", or the RFC 2254 form "\*" "\(" "\)" "\\" some clients still send.
       chunks ??= [];
-      if (this.i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.i), 'utf8'));
-      const hi = hexValue(s.charCodeAt(this.i + 1));
-      const lo = hexValue(s.charCodeAt(this.i + 2));
+      if (this.#i > runStart) chunks.push(Buffer.from(s.slice(runStart, this.#i), 'utf8'));
+      const hi = hexValue(s.charCodeAt(this.#i + 1));
+      const lo = hexValue(s.charCodeAt(this.#i + 2));
       if (hi >= 0 && lo >= 0) {
         chunks.push(Buffer.of(hi * 16 + lo));
-        this.i += 3;
+        this.#i += 3;
       } else {
-        const next = s[this.i + 1];
+        const next = s[this.#i + 1];
         if (next !== '*' && next !== '(' && next !== ')' && next !== '\\') this.fail('bad escape, expected two hex digits');
         chunks.push(Buffer.of(next.charCodeAt(0)));
-        this.i += 2;
+        this.#i += 2;
       }
-      if (chunks.length > this.limits.maxValueBytes) this.fail(`value longer than ${this.limits.maxValueBytes} bytes`);
-      runStart = this.i;
+      if (chunks.length > this.#limits.maxValueBytes) this.fail(`value longer than ${this.#limits.maxValueBytes} bytes`);
+      runStart = this.#i;
     }
     finishPart();
     return parts;

@@ -139,36 +139,36 @@ export function encodeSearchDone(
  * flush whenever `length` passes its write size and keep appending.
  */
 export class MessageBatch {
-  private buf: Buffer;
-  private pos = 0;
-  private readonly initialBytes: number;
+  #buf: Buffer;
+  #pos = 0;
+  readonly #initialBytes: number;
 
   /** `initialBytes`: expected size; a good estimate means exactly one allocation per take(). */
   constructor(initialBytes = 16 * 1024) {
-    this.initialBytes = Math.max(64, initialBytes);
-    this.buf = Buffer.allocUnsafe(this.initialBytes);
+    this.#initialBytes = Math.max(64, initialBytes);
+    this.#buf = Buffer.allocUnsafe(this.#initialBytes);
   }
 
   /** Bytes appended since the last take(). */
   get length(): number {
-    return this.pos;
+    return this.#pos;
   }
 
-  private ensure(extra: number): void {
-    const needed = this.pos + extra;
-    if (needed <= this.buf.length) return;
-    let size = Math.max(this.buf.length * 2, this.initialBytes);
+  #ensure(extra: number): void {
+    const needed = this.#pos + extra;
+    if (needed <= this.#buf.length) return;
+    let size = Math.max(this.#buf.length * 2, this.#initialBytes);
     while (size < needed) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
   }
 
   /** Writes the LDAPMessage header and messageID; returns nothing, advances pos. */
-  private header(messageID: number, content: number): void {
-    const buf = this.buf;
-    buf[this.pos] = Tag.sequence;
-    this.pos = putInt(buf, putLength(buf, this.pos + 1, content), Tag.integer, messageID);
+  #header(messageID: number, content: number): void {
+    const buf = this.#buf;
+    buf[this.#pos] = Tag.sequence;
+    this.#pos = putInt(buf, putLength(buf, this.#pos + 1, content), Tag.integer, messageID);
   }
 
   /** One message around a pre-encoded protocolOp (e.g. from encodeEntryOp). */
@@ -176,10 +176,10 @@ export class MessageBatch {
     checkMessageID(messageID);
     const controlsTlv = controls !== undefined && controls.length > 0 ? encodeControls(controls) : undefined;
     const content = 2 + intSize(messageID) + opTlv.length + (controlsTlv?.length ?? 0);
-    this.ensure(tlvSize(content));
-    this.header(messageID, content);
-    this.pos += opTlv.copy(this.buf, this.pos);
-    if (controlsTlv !== undefined) this.pos += controlsTlv.copy(this.buf, this.pos);
+    this.#ensure(tlvSize(content));
+    this.#header(messageID, content);
+    this.#pos += opTlv.copy(this.#buf, this.#pos);
+    if (controlsTlv !== undefined) this.#pos += controlsTlv.copy(this.#buf, this.#pos);
   }
 
   /**
@@ -192,16 +192,16 @@ export class MessageBatch {
     for (const tlv of attributeTlvs) listContent += tlv.length;
     const opContent = objectNameTlv.length + tlvSize(listContent);
     const content = 2 + intSize(messageID) + tlvSize(opContent);
-    this.ensure(tlvSize(content));
-    this.header(messageID, content);
-    const buf = this.buf;
-    buf[this.pos] = OpTag.SearchResultEntry;
-    let pos = putLength(buf, this.pos + 1, opContent);
+    this.#ensure(tlvSize(content));
+    this.#header(messageID, content);
+    const buf = this.#buf;
+    buf[this.#pos] = OpTag.SearchResultEntry;
+    let pos = putLength(buf, this.#pos + 1, opContent);
     pos += objectNameTlv.copy(buf, pos);
     buf[pos] = Tag.sequence;
     pos = putLength(buf, pos + 1, listContent);
     for (const tlv of attributeTlvs) pos += tlv.copy(buf, pos);
-    this.pos = pos;
+    this.#pos = pos;
   }
 
   /** A SearchResultDone (or, with `opTag`, another result-only response such as AddResponse). */
@@ -219,31 +219,31 @@ export class MessageBatch {
     const controlsTlv = controls !== undefined && controls.length > 0 ? encodeControls(controls) : undefined;
     const opContent = resultContentSize(resultCode, matchedSize, diagSize);
     const content = 2 + intSize(messageID) + tlvSize(opContent) + (controlsTlv?.length ?? 0);
-    this.ensure(tlvSize(content));
-    this.header(messageID, content);
-    const buf = this.buf;
-    buf[this.pos] = opTag;
-    let pos = putLength(buf, this.pos + 1, opContent);
+    this.#ensure(tlvSize(content));
+    this.#header(messageID, content);
+    const buf = this.#buf;
+    buf[this.#pos] = opTag;
+    let pos = putLength(buf, this.#pos + 1, opContent);
     pos = putInt(buf, pos, Tag.enumerated, resultCode);
     pos = putString(buf, pos, Tag.octetString, matchedDN, matchedSize);
     pos = putString(buf, pos, Tag.octetString, diagnosticMessage, diagSize);
     if (controlsTlv !== undefined) pos += controlsTlv.copy(buf, pos);
-    this.pos = pos;
+    this.#pos = pos;
   }
 
   /** Appends an already complete message (e.g. from encodeMessage). */
   appendRaw(message: Buffer): void {
-    this.ensure(message.length);
-    this.pos += message.copy(this.buf, this.pos);
+    this.#ensure(message.length);
+    this.#pos += message.copy(this.#buf, this.#pos);
   }
 
   /** The bytes appended so far; the batch continues in a fresh buffer. */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    const remaining = this.buf.length - this.pos;
+    const out = this.#buf.subarray(0, this.#pos);
+    const remaining = this.#buf.length - this.#pos;
     // Keep appending into the unused tail when it is still worth it, else start a new buffer.
-    this.buf = remaining >= 256 ? this.buf.subarray(this.pos) : Buffer.allocUnsafe(this.initialBytes);
-    this.pos = 0;
+    this.#buf = remaining >= 256 ? this.#buf.subarray(this.#pos) : Buffer.allocUnsafe(this.#initialBytes);
+    this.#pos = 0;
     return out;
   }
 }

@@ -98,6 +98,7 @@ export interface CallOptions {
 export interface CallResult {
   status: number;
   /** Parsed JSON (already validated against the schema), typed loosely for test convenience. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated against the OpenAPI schema before tests read it
   body: any;
   headers: Headers;
 }

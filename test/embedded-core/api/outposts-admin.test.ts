@@ -42,7 +42,7 @@ function clients2026(basePath: string): Clients {
   const config = (token: string): ak2026.Configuration => new ak2026.Configuration({ basePath, accessToken: token, fetchApi: validatingFetch('2026.2') });
   const outposts = new ak2026.OutpostsApi(config(ADMIN_TOKEN));
   const core = new ak2026.CoreApi(config(ADMIN_TOKEN));
-  const request = (body: OutpostBody): ak2026.OutpostRequest => ({ ...body, type: body.type as ak2026.OutpostTypeEnum });
+  const request = (body: OutpostBody): ak2026.OutpostRequest => ({ ...body, type: body.type });
   return {
     create: async (body) => outposts.outpostsInstancesCreate({ outpostRequest: request(body) }),
     update: async (uuid, body) => outposts.outpostsInstancesUpdate({ uuid, outpostRequest: request(body) }),
@@ -62,7 +62,7 @@ function clients2023(basePath: string): Clients {
   const config = (token: string): ak2023.Configuration => new ak2023.Configuration({ basePath, apiKey: `Bearer ${token}`, fetchApi: validatingFetch('2023.10') });
   const outposts = new ak2023.OutpostsApi(config(ADMIN_TOKEN));
   const core = new ak2023.CoreApi(config(ADMIN_TOKEN));
-  const request = (body: OutpostBody): ak2023.OutpostRequest => ({ ...body, type: body.type as ak2023.OutpostTypeEnum });
+  const request = (body: OutpostBody): ak2023.OutpostRequest => ({ ...body, type: body.type });
   return {
     create: async (body) => outposts.outpostsInstancesCreate({ outpostRequest: request(body) }),
     update: async (uuid, body) => outposts.outpostsInstancesUpdate({ uuid, outpostRequest: request(body) }),

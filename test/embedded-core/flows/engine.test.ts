@@ -107,26 +107,33 @@ class Client {
   cookie: string | undefined;
   readonly cookieHistory: string[] = [];
 
+  readonly #h: Harness;
+  readonly #slug: string;
+  readonly #opts: { outpost?: CoreOutpost | null; rawQuery?: string; cookie?: string };
+
   constructor(
-    private readonly h: Harness,
-    private readonly slug = 'default-authentication-flow',
-    private readonly opts: { outpost?: CoreOutpost | null; rawQuery?: string; cookie?: string } = {},
+    h: Harness,
+    slug = 'default-authentication-flow',
+    opts: { outpost?: CoreOutpost | null; rawQuery?: string; cookie?: string } = {},
   ) {
+    this.#h = h;
+    this.#slug = slug;
+    this.#opts = opts;
     this.cookie = opts.cookie;
   }
 
   get location(): string {
-    return `/api/v3/flows/executor/${this.slug}/?${this.opts.rawQuery ?? RADIUS_QUERY}`;
+    return `/api/v3/flows/executor/${this.#slug}/?${this.#opts.rawQuery ?? RADIUS_QUERY}`;
   }
 
   async send(method: 'GET' | 'POST', body?: unknown): Promise<ExecutorResponse> {
-    const res = await this.h.engine.handle({
+    const res = await this.#h.engine.handle({
       method,
-      flowSlug: this.slug,
-      rawQuery: this.opts.rawQuery ?? RADIUS_QUERY,
+      flowSlug: this.#slug,
+      rawQuery: this.#opts.rawQuery ?? RADIUS_QUERY,
       body,
       sessionCookie: this.cookie,
-      outpost: this.opts.outpost ?? null,
+      outpost: this.#opts.outpost ?? null,
       remoteIp: '192.0.2.10',
       secure: false,
     });
@@ -137,7 +144,7 @@ class Client {
       if (value !== '') this.cookieHistory.push(value);
     }
     if (res.status === 200) {
-      assert.deepEqual(schemaErrors(this.h.directory.settings.generation, 'ChallengeTypes', res.body), [], JSON.stringify(res.body));
+      assert.deepEqual(schemaErrors(this.#h.directory.settings.generation, 'ChallengeTypes', res.body), [], JSON.stringify(res.body));
     }
     if (res.status === 302) assert.equal(res.location, this.location);
     return res;

@@ -337,13 +337,12 @@ describe('backpressure', () => {
     const limit = 256 * 1024;
     let maxQueued = 0;
     let waits = 0;
-    let pair!: ReturnType<typeof duplexPair>;
     const handler: LdapHandler = {
       async handle(msg, _conn, out) {
         const signal = out.signal;
         for (let i = 0; i < count && !signal.aborted; i++) {
           const wait = out.sendRaw(frameOp(msg.messageID, entry));
-          maxQueued = Math.max(maxQueued, pair.server.writableLength);
+          maxQueued = Math.max(maxQueued, s.pair.server.writableLength);
           if (wait !== undefined) {
             waits++;
             await wait;
@@ -353,7 +352,6 @@ describe('backpressure', () => {
       },
     };
     const s = session({ handler, maxWriteBufferBytes: limit });
-    pair = s.pair;
     // The client only counts bytes, pausing after every chunk so the server always outruns it.
     s.pair.client.removeAllListeners('data');
     let received = 0;

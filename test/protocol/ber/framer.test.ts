@@ -103,7 +103,7 @@ describe('every fixture split at every offset', () => {
     assert.equal(frames.length, 3);
     assert.deepEqual(frames[1], big);
     assert.deepEqual(frames[0], small);
-    assert.equal(decodeMessage(frames[1]!).messageID, 9);
+    assert.equal(decodeMessage(frames[1]).messageID, 9);
   });
 
   test('an oversized message is refused from its header, before its body arrives', () => {

@@ -256,7 +256,7 @@ export async function searchDirect(deps: DirectSearchDeps, query: SearchQuery, v
       return current !== undefined && !sameText(current, name) ? null : { ...q, [key]: current ?? name };
     };
     let userQuery = needUsers ? filterToCoreQuery(query.filter, 'user', layout) : null;
-    if (base.kind === 'user' || base.kind === 'virtualGroup') userQuery = byName(userQuery, 'username', base.name) as UserQuery | null;
+    if (base.kind === 'user' || base.kind === 'virtualGroup') userQuery = byName(userQuery, 'username', base.name);
     // In-chain needs the whole hierarchy, so groups are not narrowed then.
     let groupQuery = needGroups ? (inChain ? {} : filterToCoreQuery(query.filter, 'group', layout)) : null;
     if (base.kind === 'group' && !inChain) groupQuery = byName(groupQuery, 'name', base.name) as GroupQuery | null;

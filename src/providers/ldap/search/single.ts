@@ -21,19 +21,22 @@ export interface SingleEntryOptions {
 }
 
 class EntryContext implements MatchContext {
-  private readonly refs = new Map<string, AttrRef & { index: number }>();
+  readonly #refs = new Map<string, AttrRef & { index: number }>();
 
-  constructor(private readonly entry: LdapEntry) {
+  readonly #entry: LdapEntry;
+
+  constructor(entry: LdapEntry) {
+    this.#entry = entry;
     entry.attributes.forEach((attribute, index) => {
       const key = attributeKey(attribute.type);
-      if (this.refs.has(key)) return;
-      this.refs.set(key, { id: this.refs.size, key, match: schemaAttribute(key)?.match ?? 'string', index });
+      if (this.#refs.has(key)) return;
+      this.#refs.set(key, { id: this.#refs.size, key, match: schemaAttribute(key)?.match ?? 'string', index });
     });
   }
 
   attribute(description: string): AttrRef | undefined {
     const key = attributeKey(description);
-    const ref = this.refs.get(key);
+    const ref = this.#refs.get(key);
     if (ref !== undefined) return ref;
     const known = schemaAttribute(key);
     // Known to the schema but absent here: recognised, without values.
@@ -41,16 +44,16 @@ class EntryContext implements MatchContext {
   }
 
   values(_entry: number, attr: AttrRef): ValueSlot | undefined {
-    const ref = this.refs.get(attr.key);
-    return ref === undefined ? undefined : this.entry.attributes[ref.index]!.values;
+    const ref = this.#refs.get(attr.key);
+    return ref === undefined ? undefined : this.#entry.attributes[ref.index]!.values;
   }
 
   attributesOf(): Iterable<AttrRef> {
-    return this.refs.values();
+    return this.#refs.values();
   }
 
   entryDn(): string {
-    return this.entry.dn;
+    return this.#entry.dn;
   }
 
   equalityIndex(): IdSet | undefined {
