@@ -5,21 +5,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, jsonObject, type Managed, type ProcessGroup } from './procs.js';
 
-/** bench/loadgen/ldapload.c from dist/bench/lib/ (compiled) or bench/lib/ (sources). */
-export function loadgenSource(): string {
+/** bench/loadgen/<file> (ldapload.c, radload.c) from dist/bench/lib/ (compiled) or bench/lib/ (sources). */
+export function loadgenSource(file = 'ldapload.c'): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../bench/loadgen/ldapload.c'), resolve(here, '../loadgen/ldapload.c')];
+  const candidates = [resolve(here, '../../../bench/loadgen', file), resolve(here, '../loadgen', file)];
   for (const c of candidates) if (existsSync(c)) return c;
-  throw new Error(`ldapload.c not found (looked in ${candidates.join(', ')})`);
+  throw new Error(`${file} not found (looked in ${candidates.join(', ')})`);
 }
 
-/** Compiles ldapload into `dir`; returns the binary's path. */
+/** Compiles a generator (ldapload by default) into `dir`, named after its source; returns the binary's path. */
 export function buildLoadgen(dir: string, source = loadgenSource()): string {
-  const binary = join(dir, 'ldapload');
+  const binary = join(dir, basename(source, '.c'));
   const cc = spawnSync('cc', ['-O2', '-Wall', '-pthread', '-o', binary, source, '-lm'], { encoding: 'utf8' });
   if (cc.error !== undefined) throw new Error(`cc not found: ${cc.error.message}`);
   if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
