@@ -5,29 +5,17 @@
  * /etc/freeradius are never touched (only the dictionary is copied from there).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Managed, ProcessGroup } from './procs.js';
+import { aptGetInstall } from './slapd.js';
 
 const FREERADIUS = '/usr/sbin/freeradius';
 const SYSTEM_RADDB = '/etc/freeradius/3.0';
-const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 
 /** Installs the Debian `freeradius` package when missing (root only), with service starts blocked. */
 export function ensureFreeradius(log: (text: string) => void): void {
-  if (existsSync(FREERADIUS) && existsSync(join(SYSTEM_RADDB, 'dictionary'))) return;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot) throw new Error('missing: freeradius; install it (apt-get install freeradius) or run as root');
-  log('installing freeradius (apt-get, non-interactive)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const addedPolicy = !existsSync(POLICY_RC_D);
-  if (addedPolicy) writeFileSync(POLICY_RC_D, '#!/bin/sh\n# ak-outpost bench: no service starts during apt-get\nexit 101\n', { mode: 0o755 });
-  try {
-    const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'freeradius'], { stdio: 'inherit', env });
-    if (install.status !== 0) throw new Error('apt-get install freeradius failed');
-  } finally {
-    if (addedPolicy) unlinkSync(POLICY_RC_D);
-  }
+  if (!existsSync(FREERADIUS) || !existsSync(join(SYSTEM_RADDB, 'dictionary'))) aptGetInstall(['freeradius'], log);
 }
 
 export function freeradiusVersion(): string {

@@ -2,7 +2,8 @@
  * The compiled RADIUS load generator (bench/loadgen/radload.c), run as its own process; the servers' CPU time is
  * sampled when its measured window opens and closes, as for ldapload.
  */
-import { cpuSeconds, jsonObject, type Managed, type ProcessGroup } from './procs.js';
+import { flagAdder, resultNumber, sampleWindow } from './loadgen.js';
+import type { Managed, ProcessGroup } from './procs.js';
 
 export type RadloadKind = 'pap' | 'status' | 'acct' | 'retrans' | 'badma';
 
@@ -47,9 +48,7 @@ export interface RadloadResult {
 
 export function radloadArgs(o: RadloadOptions): string[] {
   const args = ['-h', '127.0.0.1', '-p', String(o.port), '-s', o.secret, '-k', o.kind, '-c', String(o.inFlight)];
-  const add = (flag: string, value: string | number | undefined): void => {
-    if (value !== undefined) args.push(flag, String(value));
-  };
+  const add = flagAdder(args);
   add('-t', o.seconds ?? (o.totalOps !== undefined ? undefined : 5));
   add('-W', o.warmupSeconds);
   add('-n', o.totalOps);
@@ -65,11 +64,7 @@ export function redactedRadloadArgs(o: RadloadOptions): string[] {
   return args.map((a, i) => (i > 0 && args[i - 1] === '-s' ? '***' : a));
 }
 
-const num = (obj: Record<string, unknown>, key: string): number => {
-  const v = obj[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`radload: "${key}" is not a number`);
-  return v;
-};
+const num = resultNumber('radload');
 
 /** Validates the generator's result line. */
 export function parseRadloadResult(obj: Record<string, unknown>): Omit<RadloadResult, 'cpu'> {
@@ -98,20 +93,8 @@ export function parseRadloadResult(obj: Record<string, unknown>): Omit<RadloadRe
 /** Runs radload once; `watch` are the processes whose CPU time is attributed to the window. */
 export async function runRadload(group: ProcessGroup, binary: string, options: RadloadOptions, watch: readonly Managed[]): Promise<RadloadResult> {
   const proc = group.start('radload', binary, radloadArgs(options));
-  const before = new Map<string, number>();
-  const cpu: Record<string, number> = {};
   let result: Omit<RadloadResult, 'cpu'> | undefined;
-  proc.onLine((line) => {
-    const obj = jsonObject(line);
-    if (obj === undefined) return;
-    if (obj['event'] === 'measure') {
-      for (const m of watch) before.set(m.name, cpuSeconds(m.pid) ?? NaN);
-    } else if (obj['event'] === 'end') {
-      for (const m of watch) cpu[m.name] = (cpuSeconds(m.pid) ?? NaN) - (before.get(m.name) ?? NaN);
-    } else if ('ops' in obj) {
-      result = parseRadloadResult(obj);
-    }
-  });
+  const cpu = sampleWindow(proc, watch, (obj) => (result = parseRadloadResult(obj)));
   const code = await proc.exited;
   if (code !== 0 || result === undefined) {
     throw new Error(`radload ${redactedRadloadArgs(options).join(' ')} failed (${code}): ${proc.stderrTail().slice(-1000)}`);
