@@ -12,13 +12,18 @@ import { fileURLToPath } from 'node:url';
 import {
   GENERATED_ADMIN,
   GENERATED_LDAP_OUTPOST_TOKEN,
+  GENERATED_RADIUS_OUTPOST_TOKEN,
+  GENERATED_RADIUS_SECRET,
   generateDirectory,
   generatedPassword,
+  generatedUsername,
 } from '../src/embedded-core/directory/generate.js';
 import type { DirectoryFile } from '../src/embedded-core/directory/types.js';
 import { benchCommandLine, intArg, numberArg } from './lib/cli.js';
 import { BENCH_BASE_DN, expectedEntryCount } from './lib/ldif.js';
-import { buildLoadgen, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
+import { ensureFreeradius, freeradiusVersion, prepareFreeradius, startFreeradius } from './lib/freeradius.js';
+import { buildLoadgen, loadgenSource, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
+import { runRadload, type RadloadKind, type RadloadOptions, type RadloadResult } from './lib/radload.js';
 import { cpuSeconds, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
 import {
   atLeast,
@@ -72,13 +77,13 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --groups-per-user N  direct groups per user (default 3)
   --seconds S          measured seconds per run (default 3)
   --warmup S           warm-up seconds before each run (default 1)
-  --sections LIST      which of 1,2,3,4,5 to run (default all)
+  --sections LIST      which of 1-8 to run (default 1,2,3,4,5,7,8; 6 comes with --large)
   --large              also section 6: 100,000 users and 10,000 groups (cached mode; takes a few minutes)
   --large-users N / --large-groups N   size of section 6 (default 100000 / 10000)
   --pipeline C,D       pipelined runs: C connections with D requests in flight each (default 8,16)
-  --bind-users N       users whose binds are cached first and then measured (default 1000)
+  --bind-users N       users whose binds are cached first and then measured (default 1000); also the RADIUS users
   --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
-  --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 and 6 use 1)
+  --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 to 8 use 1)
   --rounds N           sections 1, 2 and 4: runs per server, alternating ours and slapd (default 3; median ratio)
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
@@ -108,7 +113,7 @@ function parseOptions(): Options {
       },
     },
     ({ values: v }) => {
-      const sections = new Set((v.sections ?? '1,2,3,4,5').split(',').map((s) => intArg('--sections', s.trim(), 1, 6)));
+      const sections = new Set((v.sections ?? '1,2,3,4,5,7,8').split(',').map((s) => intArg('--sections', s.trim(), 1, 8)));
       const [connections, depth] = (v.pipeline ?? '8,16').split(',');
       const users = intArg('--users', v.users ?? '10000', 10, 100_000);
       return {
@@ -144,9 +149,19 @@ interface Server {
   watch: Managed[];
 }
 
+interface RadiusServer {
+  name: 'ak-outpost' | 'freeradius';
+  /** The authentication port. */
+  port: number;
+  watch: Managed[];
+  usersFile: string;
+}
+
 interface Outpost {
   proc: Managed;
   port: number;
+  radiusPort: number;
+  accountingPort: number;
   /** Resolves at each "Directory loaded" log line, in order (polled from the log file). */
   nextLoad(timeoutMs?: number): Promise<LoadedEvent>;
 }
@@ -195,6 +210,8 @@ async function startCore(group: ProcessGroup, tmp: string, directoryPath: string
 /** The real entry point (dist/src/main.js) with AUTHENTIK_HOST set: an outpost process like in production. */
 async function startOutpost(group: ProcessGroup, tmp: string, name: string, coreUrl: string, token: string, workers = 1): Promise<Outpost> {
   const port = await freePort();
+  const radiusPort = await freePort();
+  const accountingPort = await freePort();
   const scratch = join(tmp, name);
   mkdirSync(scratch, { recursive: true });
   const env: NodeJS.ProcessEnv = {};
@@ -206,8 +223,8 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
     AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${port}`,
     AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
     AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${await freePort()}`,
-    AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${await freePort()}`,
-    AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${radiusPort}`,
+    AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${accountingPort}`,
     TMPDIR: scratch,
     AUTHENTIK_WORKERS: String(workers),
   });
@@ -220,6 +237,8 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
   return {
     proc,
     port,
+    radiusPort,
+    accountingPort,
     nextLoad: async (timeoutMs = 600_000) => {
       const obj = jsonObject(await follower.next(proc, timeoutMs)) ?? {};
       const num = (k: string): number => (typeof obj[k] === 'number' ? obj[k] : NaN);
@@ -242,6 +261,8 @@ class Bench {
     readonly group: ProcessGroup,
     readonly binary: string,
     readonly o: Options,
+    /** Built only when a RADIUS section runs. */
+    readonly radloadBinary?: string,
   ) {}
 
   note(text: string): string {
@@ -633,6 +654,132 @@ class Bench {
     await group.stop(outpost.proc);
     await group.stop(core.proc);
   }
+
+  // ---- sections 7 and 8: RADIUS against FreeRADIUS
+
+  async radLoad(server: RadiusServer, run: string, options: Omit<RadloadOptions, 'port' | 'secret' | 'usersFile'>, port = server.port): Promise<RadloadResult> {
+    const r = await runRadload(this.group, this.radBinary(), { ...options, port, secret: GENERATED_RADIUS_SECRET, usersFile: server.usersFile }, server.watch);
+    this.cpuRows.push({ run, server: server.name, wall: r.seconds, ops: r.kind === 'badma' ? r.sent : r.ops, cpu: { ...r.cpu, radload: r.loadgenCpu } });
+    this.raw.push({ run, server: server.name, ...r });
+    const bad = r.wrong + r.lost + r.unexpected + r.sendErrors;
+    log(
+      `${server.name.padEnd(10)} ${run.padEnd(40)} ${fmtInt(r.opsPerSecond).padStart(8)} answers/s (sent ${fmtInt(r.sentPerSecond)}/s)  p50 ${fmtMs(r.latencyUs.p50)}  p99 ${fmtMs(r.latencyUs.p99)}` +
+        `${bad > 0 ? `  wrong ${r.wrong} (rejects ${r.rejected}) lost ${r.lost} unexpected ${r.unexpected} send errors ${r.sendErrors}` : ''}`,
+    );
+    return r;
+  }
+
+  radBinary(): string {
+    if (this.radloadBinary === undefined) throw new Error('radload was not built');
+    return this.radloadBinary;
+  }
+
+  /** One PAP request until it is accepted (the outpost may still be fetching its providers). */
+  async radProbe(server: RadiusServer, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const r = await runRadload(this.group, this.radBinary(), { port: server.port, secret: GENERATED_RADIUS_SECRET, usersFile: server.usersFile, kind: 'pap', inFlight: 1, totalOps: 1, timeoutMs: 5_000 }, []);
+      if (r.ops === 1) return;
+      if (performance.now() > deadline) throw new Error(`${server.name} does not accept PAP: ${JSON.stringify({ ...r, cpu: undefined })}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
+  async radius(tmp: string): Promise<void> {
+    const users = this.o.bindUsers;
+    log(`sections 7-8: generating ${fmtInt(users)} users`);
+    const dir = await generateDirectory({ users, groups: 10, groupsPerUser: 1, seed: 7 });
+    const path = join(tmp, 'directory-radius.json');
+    writeFileSync(path, JSON.stringify(dir));
+    const list = Array.from({ length: users }, (_, i) => ({ name: generatedUsername(i + 1), password: generatedPassword(i + 1) }));
+    const usersFile = join(tmp, 'radius-users.txt');
+    writeFileSync(usersFile, list.map((u) => `${u.name}:${u.password}\n`).join(''), { mode: 0o600 });
+    const frPort = await freePort();
+    const frDir = prepareFreeradius(join(tmp, 'freeradius'), frPort, GENERATED_RADIUS_SECRET, list);
+    const fr = startFreeradius(this.group, frDir);
+    const core = await startCore(this.group, tmp, path);
+    const outpost = await startOutpost(this.group, tmp, 'ak-outpost-radius', core.url, GENERATED_RADIUS_OUTPOST_TOKEN);
+    const ours: RadiusServer = { name: 'ak-outpost', port: outpost.radiusPort, watch: [outpost.proc, core.proc], usersFile };
+    const theirs: RadiusServer = { name: 'freeradius', port: frPort, watch: [fr], usersFile };
+    await this.radProbe(theirs, 30_000);
+    await this.radProbe(ours, 60_000);
+    const timing = { seconds: this.o.seconds, warmupSeconds: this.o.warmup };
+    const perMicro = (cpu: number | undefined, n: number): number => ((cpu ?? NaN) / n) * 1e6;
+    const theirPap = new Map<number, RadloadResult>();
+
+    if (this.o.sections.has(7)) {
+      const what = `RADIUS PAP Access-Request through the flow ${this.note("PAP through the flow: every Access-Request runs the provider's authentication flow and the access check on the core (the outpost keeps no password cache). Outpost CPU per request = the outpost process's CPU in the window / answered requests, the core's excluded. The core's limit = 1 / (core CPU per request): the requests/s one CPU of core time allows. FreeRADIUS checks a Cleartext-Password from its users file (no flow), so the throughput ratio compares different work; the targets are the outpost's own CPU and zero lost or wrong answers.")}`;
+      for (const inFlight of [1, 8, 64, 256]) {
+        const run = `7. RADIUS PAP, ${inFlight} in flight`;
+        const mine = await this.radLoad(ours, run, { kind: 'pap', inFlight, ...timing });
+        const peer = await this.radLoad(theirs, run, { kind: 'pap', inFlight, ...timing });
+        theirPap.set(inFlight, peer);
+        const outpostUs = perMicro(mine.cpu[outpost.proc.name], mine.ops);
+        const coreUs = perMicro(mine.cpu[core.proc.name], mine.ops);
+        const failures = mine.wrong + mine.lost;
+        const target = inFlight === 64 ? '≤100 µs outpost CPU/req' : inFlight === 256 ? '0 lost or wrong' : '—';
+        const met = inFlight === 64 ? atMost(outpostUs, 100) : inFlight === 256 ? (failures === 0 && mine.ops > 0 ? 'yes' : 'no') : '—';
+        this.rows.push({
+          section: '7',
+          what,
+          load: `${inFlight} in flight`,
+          ours: `${fmtInt(mine.opsPerSecond)} req/s (core's limit ${fmtInt(1e6 / coreUs)} req/s); outpost ${fmtInt(outpostUs)} µs CPU/req; ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
+          slapd: `${fmtInt(peer.opsPerSecond)} req/s (${fmtInt(perMicro(peer.cpu[fr.name], peer.ops))} µs CPU/req)${peer.wrong + peer.lost > 0 ? `; ${peer.lost} lost, ${peer.wrong} wrong` : ''}`,
+          ratio: fmtRatio(ratio(mine.opsPerSecond, peer.opsPerSecond)),
+          target,
+          met,
+        });
+      }
+    }
+
+    if (this.o.sections.has(8)) {
+      const paths: Array<{ kind: RadloadKind; what: string; port: number }> = [
+        { kind: 'status', what: 'Status-Server (authentication port)', port: outpost.radiusPort },
+        { kind: 'acct', what: 'Accounting-Request (Interim-Update)', port: outpost.accountingPort },
+        { kind: 'retrans', what: 'PAP retransmission answered from the duplicate cache', port: outpost.radiusPort },
+      ];
+      const pathNote = this.note(
+        "Paths that never reach the core, against FreeRADIUS's PAP requests/s at the same number in flight (FreeRADIUS does more work per PAP request than the outpost does here). The core's CPU in the window is shown to confirm it was not involved. Retransmission: each in-flight slot repeats one fixed Access-Request (same identifier and authenticator); its first copy runs the flow during the warm-up, every later copy is answered from the cache (kept 5 s, longer than warm-up + window).",
+      );
+      for (const inFlight of [8, 64]) {
+        const peer = theirPap.get(inFlight) ?? (await this.radLoad(theirs, `8. FreeRADIUS PAP, ${inFlight} in flight`, { kind: 'pap', inFlight, ...timing }));
+        for (const p of paths) {
+          const mine = await this.radLoad(ours, `8. ${p.kind}, ${inFlight} in flight`, { kind: p.kind, inFlight, ...timing }, p.port);
+          const r = ratio(mine.opsPerSecond, peer.opsPerSecond);
+          this.rows.push({
+            section: '8',
+            what: `${p.what} ${pathNote}`,
+            load: `${inFlight} in flight`,
+            ours: `${fmtInt(mine.opsPerSecond)} answers/s; outpost ${fmtInt(perMicro(mine.cpu[outpost.proc.name], mine.ops))} µs CPU each; core ${fmtNum(mine.cpu[core.proc.name] ?? NaN)} s CPU; ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
+            slapd: `${fmtInt(peer.opsPerSecond)} PAP req/s`,
+            ratio: fmtRatio(r),
+            target: '≥1.0×',
+            met: mine.wrong + mine.lost > 0 ? 'no' : atLeast(r, 1),
+          });
+        }
+        // Dropped packets have no answer to count: send them at FreeRADIUS's rate and measure the outpost's CPU.
+        const rate = Math.max(1, Math.round(peer.opsPerSecond));
+        const drop = await this.radLoad(ours, `8. bad Message-Authenticator at ${fmtInt(rate)}/s`, { kind: 'badma', inFlight: 256, rate, ...timing });
+        const dropUs = perMicro(drop.cpu[outpost.proc.name], drop.sent);
+        const capacity = 1e6 / dropUs;
+        const r = ratio(capacity, peer.opsPerSecond);
+        const keptRate = drop.sentPerSecond >= 0.95 * rate;
+        this.rows.push({
+          section: '8',
+          what: `Access-Request with a bad Message-Authenticator, dropped ${this.note("Bad Message-Authenticator: sent open loop at FreeRADIUS's PAP rate at that number in flight (no answer comes back to pace a closed loop). The outpost's capacity = 1 / (outpost CPU per dropped packet), the packets/s one CPU allows (Node runs the listener on one thread); met when that is ≥ FreeRADIUS's rate, the generator kept the rate, and no packet was answered.")}`,
+          load: `open loop, FreeRADIUS's ${inFlight}-in-flight rate`,
+          ours: `sent ${fmtInt(drop.sentPerSecond)} pkt/s, ${fmtInt(drop.unexpected)} answered; outpost ${fmtNum(dropUs)} µs CPU each (capacity ≈ ${fmtInt(capacity)} pkt/s); core ${fmtNum(drop.cpu[core.proc.name] ?? NaN)} s CPU`,
+          slapd: `${fmtInt(peer.opsPerSecond)} PAP req/s`,
+          ratio: fmtRatio(r),
+          target: '≥1.0×',
+          met: drop.unexpected > 0 || drop.sendErrors > 0 || !keptRate ? 'no' : atLeast(r, 1),
+        });
+      }
+    }
+    await this.group.stop(outpost.proc);
+    await this.group.stop(core.proc);
+    await this.group.stop(fr);
+  }
 }
 
 function cpuModel(): string {
@@ -653,7 +800,9 @@ async function main(): Promise<void> {
   const group = new ProcessGroup();
   try {
     const binary = buildLoadgen(tmp);
-    const bench = new Bench(group, binary, o);
+    const runRadius = o.sections.has(7) || o.sections.has(8);
+    if (runRadius) ensureFreeradius(log);
+    const bench = new Bench(group, binary, o, runRadius ? buildLoadgen(tmp, loadgenSource('radload.c')) : undefined);
     const runDefault = [1, 2, 3, 4, 5].some((s) => o.sections.has(s));
     let directoryLine = '';
     if (runDefault) {
@@ -703,6 +852,7 @@ async function main(): Promise<void> {
       await group.stop(slapdProc);
     }
     if (o.large) await bench.large(tmp);
+    if (runRadius) await bench.radius(tmp);
     bench.headroomNote();
 
     bench.notes.push(
@@ -717,8 +867,9 @@ async function main(): Promise<void> {
         cpuModel: cpuModel(),
         node: process.version,
         slapd: slapdVersion(),
+        ...(runRadius ? { freeradius: freeradiusVersion() } : {}),
         directory: directoryLine || '(default sections not run)',
-        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5-8); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
       },
       bench.rows,
       bench.cpuRows,

@@ -5,21 +5,21 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, jsonObject, type Managed, type ProcessGroup } from './procs.js';
 
-/** bench/loadgen/ldapload.c from dist/bench/lib/ (compiled) or bench/lib/ (sources). */
-export function loadgenSource(): string {
+/** bench/loadgen/<file> (ldapload.c, radload.c) from dist/bench/lib/ (compiled) or bench/lib/ (sources). */
+export function loadgenSource(file = 'ldapload.c'): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../bench/loadgen/ldapload.c'), resolve(here, '../loadgen/ldapload.c')];
+  const candidates = [resolve(here, '../../../bench/loadgen', file), resolve(here, '../loadgen', file)];
   for (const c of candidates) if (existsSync(c)) return c;
-  throw new Error(`ldapload.c not found (looked in ${candidates.join(', ')})`);
+  throw new Error(`${file} not found (looked in ${candidates.join(', ')})`);
 }
 
-/** Compiles ldapload into `dir`; returns the binary's path. */
+/** Compiles a generator (ldapload by default) into `dir`, named after its source; returns the binary's path. */
 export function buildLoadgen(dir: string, source = loadgenSource()): string {
-  const binary = join(dir, 'ldapload');
+  const binary = join(dir, basename(source, '.c'));
   const cc = spawnSync('cc', ['-O2', '-Wall', '-pthread', '-o', binary, source, '-lm'], { encoding: 'utf8' });
   if (cc.error !== undefined) throw new Error(`cc not found: ${cc.error.message}`);
   if (cc.status !== 0) throw new Error(`cc failed:\n${cc.stderr}`);
@@ -87,11 +87,16 @@ export interface LoadResult {
   cpu: Record<string, number>;
 }
 
-export function loadgenArgs(o: LoadOptions): string[] {
-  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-m', o.mode, '-c', String(o.conns), '-d', String(o.depth ?? 1)];
-  const add = (flag: string, value: string | number | undefined): void => {
+/** Appends `flag value` to `args` when the value is given. */
+export function flagAdder(args: string[]): (flag: string, value: string | number | undefined) => void {
+  return (flag, value) => {
     if (value !== undefined) args.push(flag, String(value));
   };
+}
+
+export function loadgenArgs(o: LoadOptions): string[] {
+  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-m', o.mode, '-c', String(o.conns), '-d', String(o.depth ?? 1)];
+  const add = flagAdder(args);
   add('-t', o.seconds ?? (o.totalOps !== undefined ? undefined : 5));
   add('-W', o.warmupSeconds);
   add('-n', o.totalOps);
@@ -118,11 +123,16 @@ export function redactedArgs(o: LoadOptions): string[] {
   return args.map((a, i) => (i > 0 && (args[i - 1] === '-w' || args[i - 1] === '-P') ? '***' : a));
 }
 
-const num = (obj: Record<string, unknown>, key: string): number => {
-  const v = obj[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`ldapload: "${key}" is not a number`);
-  return v;
-};
+/** Reads a finite number from a generator's result line, or throws naming the generator and the key. */
+export function resultNumber(tool: string): (obj: Record<string, unknown>, key: string) => number {
+  return (obj, key) => {
+    const v = obj[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${tool}: "${key}" is not a number`);
+    return v;
+  };
+}
+
+const num = resultNumber('ldapload');
 
 /** Validates the generator's result line. */
 export function parseLoadResult(obj: Record<string, unknown>): Omit<LoadResult, 'cpu'> {
@@ -181,27 +191,20 @@ export async function runLoad(
   hooks: RunHooks = {},
 ): Promise<LoadResult> {
   const proc = group.start('ldapload', binary, loadgenArgs(options));
-  const before = new Map<string, number>();
-  const cpu: Record<string, number> = {};
   let driverBefore = process.cpuUsage();
   let result: Omit<LoadResult, 'cpu'> | undefined;
   const onAbort = () => proc.child.kill('SIGTERM');
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
-  proc.onLine((line) => {
-    const obj = jsonObject(line);
-    if (obj === undefined) return;
-    if (obj['event'] === 'measure') {
-      for (const m of watch) before.set(m.name, cpuSeconds(m.pid) ?? NaN);
+  const cpu = sampleWindow(proc, watch, (obj) => (result = parseLoadResult(obj)), {
+    onMeasure: () => {
       driverBefore = process.cpuUsage();
       hooks.onMeasure?.();
-    } else if (obj['event'] === 'end') {
-      for (const m of watch) cpu[m.name] = (cpuSeconds(m.pid) ?? NaN) - (before.get(m.name) ?? NaN);
+    },
+    onEnd: (window) => {
       const driver = process.cpuUsage(driverBefore);
       // The bench driver itself (reads the servers' logs): it shares the machine, so it is shown too.
-      if (watch.length > 0) cpu['bench driver'] = (driver.user + driver.system) / 1e6;
-    } else if ('ops' in obj) {
-      result = parseLoadResult(obj);
-    }
+      if (watch.length > 0) window['bench driver'] = (driver.user + driver.system) / 1e6;
+    },
   });
   const code = await proc.exited;
   hooks.signal?.removeEventListener('abort', onAbort);
@@ -209,4 +212,33 @@ export async function runLoad(
     throw new Error(`ldapload ${redactedArgs(options).join(' ')} failed (${code}): ${proc.stderrTail().slice(-1000)}`);
   }
   return { ...result, cpu };
+}
+
+/**
+ * Samples the CPU time of `watch` when a generator prints {"event":"measure"} and {"event":"end"}; hands its
+ * result line (a JSON object with "ops") to `onResult`. Returns the window's CPU seconds by process name, filled
+ * at the end line.
+ */
+export function sampleWindow(
+  proc: Managed,
+  watch: readonly Managed[],
+  onResult: (obj: Record<string, unknown>) => void,
+  hooks: { onMeasure?: () => void; onEnd?: (cpu: Record<string, number>) => void } = {},
+): Record<string, number> {
+  const before = new Map<string, number>();
+  const cpu: Record<string, number> = {};
+  proc.onLine((line) => {
+    const obj = jsonObject(line);
+    if (obj === undefined) return;
+    if (obj['event'] === 'measure') {
+      for (const m of watch) before.set(m.name, cpuSeconds(m.pid) ?? NaN);
+      hooks.onMeasure?.();
+    } else if (obj['event'] === 'end') {
+      for (const m of watch) cpu[m.name] = (cpuSeconds(m.pid) ?? NaN) - (before.get(m.name) ?? NaN);
+      hooks.onEnd?.(cpu);
+    } else if ('ops' in obj) {
+      onResult(obj);
+    }
+  });
+  return cpu;
 }

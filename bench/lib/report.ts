@@ -32,6 +32,8 @@ export interface Header {
   cpuModel: string;
   node: string;
   slapd: string;
+  /** FreeRADIUS version, when the RADIUS sections ran. */
+  freeradius?: string;
   directory: string;
   settings: string;
 }
@@ -109,23 +111,23 @@ export function fmtCpu(seconds: number | undefined, wall: number): string {
 
 export function renderReport(header: Header, rows: readonly Row[], cpuRows: readonly CpuRow[], notes: readonly string[]): string {
   const out: string[] = [];
-  out.push(`# ak-outpost vs OpenLDAP slapd`);
+  out.push(`# ak-outpost vs OpenLDAP slapd${header.freeradius === undefined ? '' : ' and FreeRADIUS'}`);
   out.push('');
   out.push(`- date: ${header.date}`);
-  out.push(`- machine: ${header.cpus} CPUs, ${header.cpuModel}; Node ${header.node}; slapd ${header.slapd}`);
+  out.push(`- machine: ${header.cpus} CPUs, ${header.cpuModel}; Node ${header.node}; slapd ${header.slapd}${header.freeradius === undefined ? '' : `; FreeRADIUS ${header.freeradius}`}`);
   out.push(`- directory: ${header.directory}`);
   out.push(`- settings: ${header.settings}`);
   out.push('');
   out.push(
     table(
-      ['#', 'measurement', 'load', 'ak-outpost', 'slapd', 'ours / slapd', 'target', 'met'],
+      ['#', 'measurement', 'load', 'ak-outpost', 'slapd (1-6) / FreeRADIUS (7, 8)', 'ours / theirs', 'target', 'met'],
       rows.map((r) => [r.section, r.what, r.load, r.ours, r.slapd, r.ratio, r.target, r.met]),
     ),
   );
   if (cpuRows.length > 0) {
     const names = [...new Set(cpuRows.flatMap((r) => Object.keys(r.cpu)))];
     out.push('');
-    out.push('CPU time per process in each measured window (share of one CPU); the generator is `ldapload`:');
+    out.push('CPU time per process in each measured window (share of one CPU); the generator is `ldapload` (LDAP) or `radload` (RADIUS):');
     out.push('');
     out.push(
       table(

@@ -27,13 +27,20 @@ export function ensureSystemPackages(log: (text: string) => void): void {
   if (!have(SLAPD) || !have(SLAPADD) || !have(join(MODULE_DIR, 'memberof.la'))) missing.push('slapd');
   if (spawnSync('ldapsearch', ['-VV'], { stdio: 'ignore' }).error !== undefined) missing.push('ldap-utils');
   if (spawnSync('cc', ['--version'], { stdio: 'ignore' }).error !== undefined) missing.push('gcc', 'libc6-dev');
-  if (missing.length === 0) return;
+  // No default database from the package: the bench runs its own slapd.
+  if (missing.length > 0) aptGetInstall(missing, log, 'slapd slapd/no_configuration boolean true\n');
+}
+
+/**
+ * apt-get install as root, non-interactive, with service starts blocked (a temporary policy-rc.d when there is
+ * none), so no package starts a system service; `debconf` answers are preseeded first.
+ */
+export function aptGetInstall(missing: readonly string[], log: (text: string) => void, debconf?: string): void {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) throw new Error(`missing: ${missing.join(' ')}; install them (apt-get install ${missing.join(' ')}) or run as root`);
   log(`installing ${missing.join(' ')} (apt-get, non-interactive)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  // No default database from the package, and no service start: the bench runs its own slapd.
-  spawnSync('debconf-set-selections', [], { input: 'slapd slapd/no_configuration boolean true\n', env });
+  if (debconf !== undefined) spawnSync('debconf-set-selections', [], { input: debconf, env });
   const addedPolicy = !existsSync(POLICY_RC_D);
   if (addedPolicy) writeFileSync(POLICY_RC_D, '#!/bin/sh\n# ak-outpost bench: no service starts during apt-get\nexit 101\n', { mode: 0o755 });
   try {
