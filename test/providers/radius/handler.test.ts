@@ -36,7 +36,7 @@ function setup() {
     logger: logs.root.child('authentik.outpost.radius'),
     metrics: radiusMetrics(registry),
   });
-  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET };
+  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET, eapContext: undefined };
   const send = async (attributes: RadiusAttribute[], code: number = Code.AccessRequest) => {
     const datagram = encodeRequest({ code, identifier: 9, attributes }, SECRET);
     const answer = await handler.handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) });
