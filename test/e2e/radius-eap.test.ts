@@ -69,6 +69,40 @@ describe('EAP over RADIUS with eapol_test', () => {
     });
   }
 
+  const peap = (password: string, phase1: string): string[] => [
+    'eap=PEAP',
+    'identity="alice"',
+    'anonymous_identity="anonymous"',
+    `password="${password}"`,
+    'phase2="auth=GTC"',
+    `phase1="peapver=0 ${phase1}"`,
+  ];
+
+  for (const [version, phase1] of [['TLSv1.2', TLS12], ['TLSv1.3', TLS13]] as const) {
+    test(`PEAPv0/GTC over ${version} (after a Nak of TTLS): SUCCESS and matching MPPE keys`, async () => {
+      const result = await eapol(peap('alice-pw', phase1));
+      assert.ok(result.success, result.output.slice(-3000));
+      assert.match(result.output, /method=21 -> NAK/, 'TTLS was proposed first');
+      assert.match(result.output, /EAP-TLV: TLV Result - Success/);
+      assertKeysMatch(result.output);
+      assertTlsVersion(result.output, version);
+    });
+  }
+
+  test('PEAPv0/GTC with a wrong password: FAILURE', async () => {
+    const result = await eapol(peap('wrong-pw', TLS12));
+    assert.equal(result.success, false);
+    assert.match(result.output, /EAP-TLV: TLV Result - Failure/);
+    assert.match(result.output, /EAP: Received EAP-Failure|CTRL-EVENT-EAP-FAILURE/);
+  });
+
+  test('a peer that only does EAP-MD5 gets EAP-Failure after its Nak', async () => {
+    const result = await eapol(['eap=MD5', 'identity="alice"', 'password="alice-pw"']);
+    assert.equal(result.success, false);
+    assert.match(result.output, /refuse proposed method \(param=TTLS\)/);
+    assert.match(result.output, /EAP: Received EAP-Failure/);
+  });
+
   test('EAP-TTLS/PAP with a wrong password: FAILURE, counted as a flow error', async () => {
     const before = metricSum(await stack.registry.exposition(), 'authentik_outpost_radius_requests_rejected_total', { reason: 'flow_error' });
     const result = await eapol(ttls('wrong-pw', TLS12));

@@ -39,7 +39,7 @@ import {
   type TlsMethod,
 } from '../../protocol/eap/index.js';
 import type { RadiusAttribute } from '../../protocol/radius/index.js';
-import { EapTlsEngine } from './eap-tls-engine.js';
+import { EapTlsEngine, type TlsFlight } from './eap-tls-engine.js';
 import type { RadiusRejectReason } from './handler.js';
 
 /** Why an EAP conversation ended in a failure, beyond the flow's and the access check's reasons. */
@@ -259,7 +259,7 @@ export class EapServer {
     const flight = await engine.feed(message);
     let records = flight.records;
     if (engine.established) {
-      const tunnel = await this.#tunnel(conversation, input, flight.plaintext);
+      const tunnel = await this.#tunnel(conversation, input, flight);
       if ('end' in tunnel) return tunnel;
       if (tunnel.send !== undefined) records = Buffer.concat([records, (await engine.send(tunnel.send)).records]);
     }
@@ -270,8 +270,9 @@ export class EapServer {
   }
 
   /** After the handshake: the inner method. Returns data to send in the tunnel, or the end. */
-  async #tunnel(conversation: Conversation, input: EapRequestInput, plaintext: Buffer): Promise<TunnelStep> {
+  async #tunnel(conversation: Conversation, input: EapRequestInput, flight: TlsFlight): Promise<TunnelStep> {
     const engine = conversation.engine!;
+    const plaintext = flight.plaintext;
     switch (conversation.method) {
       case 'ttls': {
         if (plaintext.length === 0) return { send: undefined };
@@ -291,18 +292,21 @@ export class EapServer {
         return { send: engine.session.getProtocol() === 'TLSv1.3' ? TLS13_SUCCESS_INDICATION : undefined };
       }
       case 'peap':
-        return this.#peap(conversation, input, plaintext);
+        return this.#peap(conversation, input, flight);
     }
   }
 
-  async #peap(conversation: Conversation, input: EapRequestInput, plaintext: Buffer): Promise<TunnelStep> {
+  async #peap(conversation: Conversation, input: EapRequestInput, flight: TlsFlight): Promise<TunnelStep> {
     const peap = conversation.peap;
+    const plaintext = flight.plaintext;
     const innerRequest = (type: number, data: Buffer): Buffer => {
       peap.innerId = nextId(peap.innerId);
       return compressInnerEap({ code: EapCode.Request, identifier: peap.innerId, type, data });
     };
     if (peap.stage === undefined) {
       if (plaintext.length > 0) return end(conversation, 'invalid_request');
+      // The end of the handshake goes alone: wpa_supplicant misreads phase 2 data in the Finished message.
+      if (flight.records.length > 0) return { send: undefined };
       peap.stage = 'identity';
       return { send: innerRequest(EapType.Identity, Buffer.alloc(0)) };
     }
