@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { createCertificatePem, generateKeyPairSync } from '../../src/lib/x509.js';
 import { run } from '../helpers/cli.js';
-import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET } from '../helpers/directories.js';
+import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/directories.js';
 import { metricSum } from '../helpers/metrics-text.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -21,6 +23,26 @@ interface EapolResult {
   success: boolean;
   output: string;
 }
+
+/** Runs eapol_test conversations against a stack, one config file each, in `dir`. */
+function eapolRunner(stack: () => Stack, dir: () => string): (lines: readonly string[]) => Promise<EapolResult> {
+  let runs = 0;
+  return async (lines) => {
+    const conf = join(dir(), `eapol-${runs++}.conf`);
+    writeFileSync(conf, `network={\n  key_mgmt=WPA-EAP\n  ca_cert="${stack().caPath}"\n${lines.map((l) => `  ${l}\n`).join('')}}\n`);
+    const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(stack().radiusPort), '-s', RADIUS_SECRET, '-t', '10'];
+    const result = await run(EAPOL_TEST, args, {}, 30_000);
+    const output = result.stdout + result.stderr;
+    return { success: result.code === 0 && /^SUCCESS$/m.test(output), output };
+  };
+}
+
+const assertKeysMatch = (output: string): void => {
+  assert.match(output, /MPPE keys OK: 1 {2}mismatch: 0/, output.slice(-3000));
+};
+const assertTlsVersion = (output: string, version: string): void => {
+  assert.match(output, new RegExp(`SSL: Using TLS version ${version.replace('.', '\\.')}\\b`), output.slice(-3000));
+};
 
 describe('EAP over RADIUS with eapol_test', () => {
   let stack: Stack;
@@ -34,22 +56,7 @@ describe('EAP over RADIUS with eapol_test', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  let runs = 0;
-  /** One eapol_test conversation with this network block (lines inside network={...}). */
-  async function eapol(lines: readonly string[]): Promise<EapolResult> {
-    const conf = join(dir, `eapol-${runs++}.conf`);
-    writeFileSync(conf, `network={\n  key_mgmt=WPA-EAP\n  ca_cert="${stack.caPath}"\n${lines.map((l) => `  ${l}\n`).join('')}}\n`);
-    const result = await run(EAPOL_TEST, ['-c', conf, '-a', '127.0.0.1', '-p', String(stack.radiusPort), '-s', RADIUS_SECRET, '-t', '10'], {}, 30_000);
-    const output = result.stdout + result.stderr;
-    return { success: result.code === 0 && /^SUCCESS$/m.test(output), output };
-  }
-
-  const assertKeysMatch = (output: string): void => {
-    assert.match(output, /MPPE keys OK: 1 {2}mismatch: 0/, output.slice(-3000));
-  };
-  const assertTlsVersion = (output: string, version: string): void => {
-    assert.match(output, new RegExp(`SSL: Using TLS version ${version.replace('.', '\\.')}\\b`), output.slice(-3000));
-  };
+  const eapol = eapolRunner(() => stack, () => dir);
 
   const ttls = (password: string, phase1: string): string[] => [
     'eap=TTLS',
@@ -110,5 +117,68 @@ describe('EAP over RADIUS with eapol_test', () => {
     assert.match(result.output, /EAP: Received EAP-Failure|CTRL-EVENT-EAP-FAILURE/);
     const afterCount = metricSum(await stack.registry.exposition(), 'authentik_outpost_radius_requests_rejected_total', { reason: 'flow_error' });
     assert.equal(afterCount, before + 1);
+  });
+});
+
+describe('EAP-TLS with eapol_test', () => {
+  let stack: Stack;
+  let dir: string;
+  before(async () => {
+    // The embedded core has no certificate stage: the flow identifies the user by the EAP identity alone.
+    const directory = await testDirectory();
+    directory.flows = [{ slug: 'eap-tls', stages: [{ kind: 'identification', user_fields: ['username'] }, { kind: 'user_login' }] }];
+    for (const p of directory.providers ?? []) if (p.type === 'radius') p.authorization_flow = 'eap-tls';
+    stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, directory });
+    dir = mkdtempSync(join(tmpdir(), 'ako-eap-tls-'));
+    const now = Date.now();
+    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
+    const ca = generateKeyPairSync('ec-p256');
+    const caPem = createCertificatePem({ subject: { commonName: 'EAP test CA' }, subjectPublicKey: ca.publicKey, signingKey: ca.privateKey, isCa: true, ...validity });
+    const client = generateKeyPairSync('ec-p256');
+    const clientPem = createCertificatePem({
+      subject: { commonName: 'alice' },
+      subjectPublicKey: client.publicKey,
+      issuerCertificate: new X509Certificate(caPem),
+      signingKey: ca.privateKey,
+      extendedKeyUsage: ['clientAuth'],
+      ...validity,
+    });
+    writeFileSync(join(dir, 'client.pem'), clientPem);
+    writeFileSync(join(dir, 'client.key'), client.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  });
+  after(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const eapol = eapolRunner(() => stack, () => dir);
+  const tlsPeer = (identity: string, phase1: string, withCertificate = true): string[] => [
+    'eap=TLS',
+    `identity="${identity}"`,
+    ...(withCertificate ? [`client_cert="${join(dir, 'client.pem')}"`, `private_key="${join(dir, 'client.key')}"`] : []),
+    `phase1="${phase1}"`,
+  ];
+
+  for (const [version, phase1] of [['TLSv1.2', TLS12], ['TLSv1.3', TLS13]] as const) {
+    test(`EAP-TLS over ${version} (after a Nak of TTLS): SUCCESS and matching MPPE keys`, async () => {
+      const result = await eapol(tlsPeer('alice', phase1));
+      assert.ok(result.success, result.output.slice(-3000));
+      assertKeysMatch(result.output);
+      assertTlsVersion(result.output, version);
+    });
+  }
+
+  test('EAP-TLS without a client certificate: FAILURE, the flow never runs', async () => {
+    const flowRuns = async (): Promise<number> =>
+      metricSum(await stack.registry.exposition(), 'authentik_outpost_flow_timing_get_seconds_count', { flow: 'eap-tls' });
+    const before = await flowRuns();
+    const result = await eapol(tlsPeer('alice', TLS12, false));
+    assert.equal(result.success, false);
+    assert.equal(await flowRuns(), before);
+  });
+
+  test('EAP-TLS for an identity the flow does not know: FAILURE', async () => {
+    const result = await eapol(tlsPeer('nobody', TLS12));
+    assert.equal(result.success, false);
+    assert.match(result.output, /EAP: Received EAP-Failure/);
   });
 });
