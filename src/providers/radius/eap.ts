@@ -254,7 +254,8 @@ export class EapServer {
       if (result.status === 'duplicate') return { request: conversation.lastRequest };
       message = result.message;
     }
-    conversation.engine ??= new EapTlsEngine(input.context!, { requestCert: conversation.method === 'tls' });
+    if (input.context === undefined) return end(conversation, 'eap_no_certificate');
+    conversation.engine ??= new EapTlsEngine(input.context, { requestCert: conversation.method === 'tls' });
     const engine = conversation.engine;
     const flight = await engine.feed(message);
     let records = flight.records;

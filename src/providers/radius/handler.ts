@@ -29,6 +29,7 @@ import {
   unhideUserPassword,
   type RadiusAttribute,
 } from '../../protocol/radius/index.js';
+import { eapFailure } from '../../protocol/eap/index.js';
 import { EapServer, type EapAuthOutcome, type EapCredentials, type EapRejectReason } from './eap.js';
 import type { RadiusMetrics } from './metrics.js';
 
@@ -113,8 +114,11 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     if (reply === undefined) return undefined;
     let answer = encodeReply(request, reply);
     if (answer === undefined) {
-      reply = { code: Code.AccessReject, attributes: reply.attributes.filter((a) => a.type === Attr.EapMessage), username: reply.username, reason: 'reply_too_large' };
-      answer = encodeResponse(packet, Code.AccessReject, reply.attributes, client.secret);
+      // Only an Accept grows that large; its EAP-Success becomes an EAP-Failure with the same identifier.
+      const success = reply.attributes.find((a) => a.type === Attr.EapMessage);
+      const attributes = success === undefined ? [] : eapMessageAttributes(eapFailure(success.value[1] ?? 0));
+      reply = { code: Code.AccessReject, attributes, username: reply.username, reason: 'reply_too_large' };
+      answer = encodeResponse(packet, Code.AccessReject, attributes, client.secret);
     }
     if (reply.code === Code.AccessChallenge) return answer;
     if (reply.reason !== undefined) this.#deps.metrics.rejected.inc({ outpost_name: outpostName, reason: reply.reason, app });
