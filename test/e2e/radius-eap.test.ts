@@ -25,12 +25,12 @@ interface EapolResult {
 }
 
 /** Runs eapol_test conversations against a stack, one config file each, in `dir`. */
-function eapolRunner(stack: () => Stack, dir: () => string): (lines: readonly string[]) => Promise<EapolResult> {
+function eapolRunner(stack: () => Stack, dir: () => string): (lines: readonly string[], extraArgs?: readonly string[]) => Promise<EapolResult> {
   let runs = 0;
-  return async (lines) => {
+  return async (lines, extraArgs = []) => {
     const conf = join(dir(), `eapol-${runs++}.conf`);
     writeFileSync(conf, `network={\n  key_mgmt=WPA-EAP\n  ca_cert="${stack().caPath}"\n${lines.map((l) => `  ${l}\n`).join('')}}\n`);
-    const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(stack().radiusPort), '-s', RADIUS_SECRET, '-t', '10'];
+    const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(stack().radiusPort), '-s', RADIUS_SECRET, '-t', '10', ...extraArgs];
     const result = await run(EAPOL_TEST, args, {}, 30_000);
     const output = result.stdout + result.stderr;
     return { success: result.code === 0 && /^SUCCESS$/m.test(output), output };
@@ -95,6 +95,16 @@ describe('EAP over RADIUS with eapol_test', () => {
       assertTlsVersion(result.output, version);
     });
   }
+
+  test('EAP-TTLS/PAP with small fragments both ways (peer fragment_size, NAS Framed-MTU)', async () => {
+    const result = await eapol([...ttls('alice-pw', TLS12), 'fragment_size=100'], ['-N', '12:d:200']);
+    assert.ok(result.success, result.output.slice(-3000));
+    assertKeysMatch(result.output);
+    // Our flights arrive in pieces (L and M set), and the peer's go out in pieces that we acknowledged.
+    assert.match(result.output, /SSL: Received packet\(len=\d+\) - Flags 0xc0/);
+    assert.match(result.output, /SSL: sending \d+ bytes, more fragments will follow/);
+    assert.match(result.output, /SSL: Received packet\(len=6\) - Flags 0x00/);
+  });
 
   test('PEAPv0/GTC with a wrong password: FAILURE', async () => {
     const result = await eapol(peap('wrong-pw', TLS12));
