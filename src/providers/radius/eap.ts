@@ -195,7 +195,8 @@ export class EapServer {
   async #continue(conversation: Conversation, input: EapRequestInput, response: EapRequestResponse): Promise<EapAnswer> {
     const key = conversation.state.toString('hex');
     const lastId = conversation.lastRequest[1]!;
-    if (response.identifier !== lastId) return { kind: 'discard' };
+    // A request queued behind the one that ended the conversation, or not answering our last request.
+    if (this.#conversations.get(key) !== conversation || response.identifier !== lastId) return { kind: 'discard' };
     conversation.touched = this.#now();
     let step: Step;
     try {
