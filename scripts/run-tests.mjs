@@ -16,6 +16,7 @@ const systemDeps = [
   { pkg: 'python3-ldap3', probe: ['/usr/bin/python3', ['-c', 'import ldap3']] },
   { pkg: 'openssl', probe: ['openssl', ['version']] },
   { pkg: 'freeradius-utils', probe: ['radclient', ['-v']] },
+  { pkg: 'eapoltest', probe: ['eapol_test', ['-v']] },
 ];
 
 function works([cmd, args]) {

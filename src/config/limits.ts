@@ -199,6 +199,12 @@ export const RADIUS_LIMITS = Object.freeze({
   unknownClientWarnings: 1_024,
   /** Whole Access-Request: every flow exchange and the access check (also at most 3 × AUTHENTIK_CORE_TIMEOUT_MS). */
   accessTimeoutMs: 30_000,
+  /** EAP conversations (keyed by State) held at once; a new one beyond is refused with EAP-Failure. */
+  eapConversations: 4_096,
+  /** An EAP conversation idle this long is dropped (the NAS gave up long before: its timeouts are seconds). */
+  eapIdleMs: 60_000,
+  /** Round trips of one EAP conversation; TTLS with a 16 KiB certificate chain needs about 25. */
+  eapMaxRounds: 64,
 });
 
 /** The directory model (src/directory): memory kept beside the entries, and how deep attribute values nest. */

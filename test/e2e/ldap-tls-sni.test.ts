@@ -23,6 +23,7 @@ async function twoCertificateDirectory(): Promise<DirectoryFile> {
   directory.certificates = [
     { name: 'main-cert', subject_alt_names: ['main.test.local'] },
     { name: 'apps-cert', subject_alt_names: ['apps.test.local'] },
+    ...directory.certificates!.filter((c) => c.name !== 'ldap-test'),
   ];
   directory.applications = [
     { slug: 'main', name: 'Main', provider: 'main', allowed_groups: ['staff', 'admins'] },

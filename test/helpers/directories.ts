@@ -72,9 +72,12 @@ export async function testDirectory(options: TestDirectoryOptions = {}): Promise
         tls_server_name: 'ldap.test.local',
         ...(generation === '2023.10' ? { search_group: 'admins' } : {}),
       },
-      { type: 'radius', name: 'radius', shared_secret: RADIUS_SECRET },
+      { type: 'radius', name: 'radius', shared_secret: RADIUS_SECRET, certificate: 'radius-test' },
     ],
-    certificates: [{ name: 'ldap-test', subject_alt_names: ['localhost', 'ldap.test.local'] }],
+    certificates: [
+      { name: 'ldap-test', subject_alt_names: ['localhost', 'ldap.test.local'] },
+      { name: 'radius-test', subject_alt_names: ['radius.test.local'] },
+    ],
     applications: [
       { slug: 'ldap', name: 'LDAP', provider: 'ldap', allowed_groups: ['staff', 'admins'] },
       { slug: 'radius', name: 'RADIUS', provider: 'radius', allowed_groups: ['staff', 'admins'] },

@@ -1,9 +1,11 @@
 /**
- * Answers verified RADIUS requests: PAP Access-Requests through the provider's authentication flow and the
- * access check, Accounting-Requests with an Accounting-Response (logged and counted, not forwarded: authentik's
- * core has no accounting API). Every failure of an Access-Request is an Access-Reject (reference §3.4, §3.8).
+ * Answers verified RADIUS requests: PAP and EAP (eap.ts) Access-Requests through the provider's authentication
+ * flow and the access check, Accounting-Requests with an Accounting-Response (logged and counted, not forwarded: authentik's
+ * core has no accounting API). Every failure of an Access-Request is an Access-Reject (reference §3.4, §3.8); EAP
+ * round trips before the end are Access-Challenges.
  */
 import { Buffer } from 'node:buffer';
+import type { SecureContext } from 'node:tls';
 import type { RadiusProviderConfig } from '../../core-api/model.js';
 import type { CoreApi } from '../../core-api/port.js';
 import type { RadiusClient, RadiusHandler, RadiusRequest } from '../../listeners/radius/server.js';
@@ -14,13 +16,21 @@ import {
   RadiusDecodeError,
   RadiusEncodeError,
   decodePacket,
+  eapMessageAttributes,
   encodeResponse,
   getAttribute,
+  getState,
   integerValue,
+  joinEapMessage,
+  mppeKeyAttributes,
+  newStateValue,
+  stateAttribute,
   textValue,
   unhideUserPassword,
   type RadiusAttribute,
 } from '../../protocol/radius/index.js';
+import { eapFailure } from '../../protocol/eap/index.js';
+import { EapServer, type EapAuthOutcome, type EapCredentials, type EapRejectReason } from './eap.js';
 import type { RadiusMetrics } from './metrics.js';
 
 export const RADIUS_OUTPOST_QUERY: Readonly<Record<string, string>> = Object.freeze({ 'goauthentik.io/outpost/radius': 'true' });
@@ -28,6 +38,8 @@ export const RADIUS_OUTPOST_QUERY: Readonly<Record<string, string>> = Object.fre
 /** One provider as the listener sees it: its secret picks it, its config answers. */
 export interface RadiusProvider extends RadiusClient {
   readonly config: RadiusProviderConfig;
+  /** TLS server context of EAP from the provider's certificate; undefined refuses EAP. */
+  readonly eapContext: SecureContext | undefined;
 }
 
 /**
@@ -43,7 +55,8 @@ export type RadiusRejectReason =
   | 'attribute_parse_failed'
   | 'unsupported_authentication'
   | 'invalid_request'
-  | 'reply_too_large';
+  | 'reply_too_large'
+  | EapRejectReason;
 
 export interface RadiusHandlerDeps {
   api: CoreApi;
@@ -54,15 +67,29 @@ export interface RadiusHandlerDeps {
   metrics: RadiusMetrics;
 }
 
-type AccessOutcome = { accepted: true; attributes: readonly RadiusAttribute[] } | { accepted: false; reason: RadiusRejectReason };
+type AccessOutcome = EapAuthOutcome;
+
+/** An Access-Request's answer before encoding; `reason` is set for rejects only. */
+interface AccessReply {
+  code: typeof Code.AccessAccept | typeof Code.AccessReject | typeof Code.AccessChallenge;
+  attributes: readonly RadiusAttribute[];
+  username: string | undefined;
+  reason: RadiusRejectReason | undefined;
+}
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
   readonly #deps: RadiusHandlerDeps;
+  readonly #eapServer = new EapServer();
 
   constructor(deps: RadiusHandlerDeps) {
     this.#deps = deps;
+  }
+
+  /** Ends every EAP conversation (the module stops). */
+  close(): void {
+    this.#eapServer.clear();
   }
 
   async handle(request: RadiusRequest<RadiusProvider>): Promise<Buffer | undefined> {
@@ -71,24 +98,30 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     return undefined;
   }
 
-  async #access(request: RadiusRequest<RadiusProvider>): Promise<Buffer> {
+  async #access(request: RadiusRequest<RadiusProvider>): Promise<Buffer | undefined> {
     const { packet, client } = request;
     const started = performance.now();
     const outpostName = this.#deps.outpostName();
     const app = client.config.applicationSlug;
-    let username: string | undefined;
-    let outcome: AccessOutcome;
+    let reply: AccessReply | undefined;
     try {
-      username = userName(request);
-      outcome = await this.#authenticate(request, username);
+      const eap = joinEapMessage(packet);
+      reply = eap === undefined ? await this.#pap(request) : await this.#eap(request, eap);
     } catch (err) {
       if (!(err instanceof RadiusDecodeError)) throw err;
-      outcome = { accepted: false, reason: 'invalid_request' };
+      reply = { code: Code.AccessReject, attributes: [], username: undefined, reason: 'invalid_request' };
     }
-    const accept = outcome.accepted ? encodeAccept(request, outcome.attributes) : undefined;
-    const reason: RadiusRejectReason | undefined = outcome.accepted ? (accept === undefined ? 'reply_too_large' : undefined) : outcome.reason;
-    if (reason !== undefined) this.#deps.metrics.rejected.inc({ outpost_name: outpostName, reason, app });
-    const answer = accept ?? encodeResponse(packet, Code.AccessReject, [], client.secret);
+    if (reply === undefined) return undefined;
+    let answer = encodeReply(request, reply);
+    if (answer === undefined) {
+      // Only an Accept grows that large; its EAP-Success becomes an EAP-Failure with the same identifier.
+      const success = reply.attributes.find((a) => a.type === Attr.EapMessage);
+      const attributes = success === undefined ? [] : eapMessageAttributes(eapFailure(success.value[1] ?? 0));
+      reply = { code: Code.AccessReject, attributes, username: reply.username, reason: 'reply_too_large' };
+      answer = encodeResponse(packet, Code.AccessReject, attributes, client.secret);
+    }
+    if (reply.code === Code.AccessChallenge) return answer;
+    if (reply.reason !== undefined) this.#deps.metrics.rejected.inc({ outpost_name: outpostName, reason: reply.reason, app });
     const tookMs = performance.now() - started;
     this.#deps.metrics.duration.observe({ outpost_name: outpostName, app }, tookMs / 1000);
     this.#deps.logger.info(
@@ -96,9 +129,9 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
         client: request.source.address,
         id: packet.identifier,
         provider: client.config.name,
-        username,
-        result: reason === undefined ? 'accept' : 'reject',
-        ...(reason === undefined ? {} : { reason }),
+        username: reply.username,
+        result: reply.reason === undefined ? 'accept' : 'reject',
+        ...(reply.reason === undefined ? {} : { reason: reply.reason }),
         'took-ms': Math.round(tookMs),
       },
       'Radius Request',
@@ -106,20 +139,64 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     return answer;
   }
 
-  async #authenticate(request: RadiusRequest<RadiusProvider>, username: string | undefined): Promise<AccessOutcome> {
+  async #pap(request: RadiusRequest<RadiusProvider>): Promise<AccessReply> {
     const { packet, client } = request;
+    const username = userName(request);
     const hidden = getAttribute(packet, Attr.UserPassword);
-    // CHAP, MS-CHAP and EAP carry no User-Password: not supported (yet), refused without asking the core.
-    if (username === undefined || hidden === undefined) return { accepted: false, reason: 'unsupported_authentication' };
-    const password = unhideUserPassword(hidden, client.secret, packet.authenticator);
+    // CHAP and MS-CHAP carry no User-Password: not supported, refused without asking the core.
+    if (username === undefined || hidden === undefined) return reject('unsupported_authentication', username);
+    const password = unhideUserPassword(hidden, client.secret, packet.authenticator).toString('utf8');
+    const outcome = await this.#authorize(request, { username, password });
+    return outcome.accepted ? { code: Code.AccessAccept, attributes: outcome.attributes, username, reason: undefined } : reject(outcome.reason, username);
+  }
+
+  /** One EAP round trip: an Access-Challenge with the next request, or the end of the conversation. */
+  async #eap(request: RadiusRequest<RadiusProvider>, eap: Buffer): Promise<AccessReply | undefined> {
+    const { packet, client } = request;
+    const mtu = getAttribute(packet, Attr.FramedMtu);
+    const answer = await this.#eapServer.handle({
+      provider: client.config.pk,
+      context: client.eapContext,
+      eap,
+      state: getState(packet),
+      framedMtu: mtu === undefined ? undefined : integerValue(mtu, 'Framed-MTU'),
+      authenticate: (credentials) => this.#authorize(request, credentials),
+      newState: () => newStateValue(),
+    });
+    switch (answer.kind) {
+      case 'discard':
+        return undefined;
+      case 'challenge':
+        return { code: Code.AccessChallenge, attributes: [...eapMessageAttributes(answer.eap), stateAttribute(answer.state)], username: undefined, reason: undefined };
+      case 'reject':
+        return { ...reject(answer.reason, answer.username), attributes: eapMessageAttributes(answer.eap) };
+      case 'accept':
+        return {
+          code: Code.AccessAccept,
+          attributes: [
+            ...eapMessageAttributes(answer.eap),
+            ...mppeKeyAttributes(answer.msk, client.secret, packet.authenticator),
+            ...answer.attributes,
+            stateAttribute(answer.state),
+          ],
+          username: answer.username,
+          reason: undefined,
+        };
+    }
+  }
+
+  /** The provider's flow with these credentials, then the access check: the one path of PAP and EAP. */
+  async #authorize(request: RadiusRequest<RadiusProvider>, credentials: EapCredentials): Promise<AccessOutcome> {
+    const { client } = request;
     const attempt = this.#deps.api.newFlowAttempt({
       remoteIp: request.source.address,
       innerQuery: RADIUS_OUTPOST_QUERY,
       timeoutMs: this.#deps.timeoutMs,
+      ...(credentials.clientCertificatePem === undefined ? {} : { clientCertificatePem: credentials.clientCertificatePem }),
     });
     const flow = await attempt.execute(client.config.authFlowSlug, {
-      username,
-      password: password.toString('utf8'),
+      username: credentials.username,
+      password: credentials.password ?? '',
       mfaSupport: client.config.mfaSupport,
     });
     if (!flow.passed) return { accepted: false, reason: 'flow_error' };
@@ -158,10 +235,14 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
   }
 }
 
-/** The signed Access-Accept, or undefined when the reply attributes do not fit one packet. */
-function encodeAccept(request: RadiusRequest<RadiusProvider>, attributes: readonly RadiusAttribute[]): Buffer | undefined {
+function reject(reason: RadiusRejectReason, username: string | undefined): AccessReply {
+  return { code: Code.AccessReject, attributes: [], username, reason };
+}
+
+/** The signed reply, or undefined when its attributes do not fit one packet. */
+function encodeReply(request: RadiusRequest<RadiusProvider>, reply: AccessReply): Buffer | undefined {
   try {
-    return encodeResponse(request.packet, Code.AccessAccept, attributes, request.client.secret);
+    return encodeResponse(request.packet, reply.code, reply.attributes, request.client.secret);
   } catch (err) {
     if (err instanceof RadiusEncodeError) return undefined;
     throw err;

@@ -1,7 +1,8 @@
 /**
  * The RADIUS outpost module: providers from the core, the client table their client_networks make, and the
- * authentication and accounting sockets. A failed refresh keeps the previous providers (the controller retries).
+ * authentication and accounting sockets, and the TLS contexts of EAP from the providers' certificates. A failed refresh keeps the previous providers (the controller retries).
  */
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { OutpostConfig } from '../../config/env.js';
 import { RADIUS_LIMITS } from '../../config/limits.js';
 import { buildClientTable, type ClientTable } from '../../listeners/radius/clients.js';
@@ -21,6 +22,7 @@ export class RadiusModule implements OutpostModule {
   readonly #deps: RadiusModuleDeps;
   readonly #log: Logger;
   readonly #listener: RadiusListener<RadiusProvider>;
+  readonly #handler: RadiusRequestHandler;
   #providers: readonly RadiusProvider[] = [];
   #clients: ClientTable<RadiusProvider> = buildClientTable<RadiusProvider>([]);
 
@@ -30,13 +32,13 @@ export class RadiusModule implements OutpostModule {
     this.#log = ctx.logger;
     const metrics = radiusMetrics(ctx.registry);
     const outpostName = (): string => ctx.outpost.name;
-    const handler = new RadiusRequestHandler({
+    const handler = (this.#handler = new RadiusRequestHandler({
       api: ctx.api,
       outpostName,
       timeoutMs: Math.min(RADIUS_LIMITS.accessTimeoutMs, Math.max(deps.config.coreTimeoutMs, 1000) * 3),
       logger: ctx.logRoot.child('authentik.outpost.radius'),
       metrics,
-    });
+    }));
     this.#listener = new RadiusListener<RadiusProvider>({
       handler,
       clients: () => this.#clients,
@@ -57,7 +59,24 @@ export class RadiusModule implements OutpostModule {
 
   async refresh(ctx: RefreshContext): Promise<void> {
     const configs = await ctx.api.listRadiusProviders();
-    const providers: RadiusProvider[] = configs.map((config) => ({ config, secret: config.sharedSecret }));
+    const certificates = new Set<string>();
+    for (const c of configs) if (c.certificate !== null) certificates.add(c.certificate);
+    const contexts = new Map<string, SecureContext>();
+    for (const uuid of certificates) {
+      const pair = await this.#ctx.certificates.get(uuid);
+      if (pair === undefined) continue;
+      try {
+        contexts.set(uuid, createSecureContext({ cert: pair.certificatePem, key: pair.privateKeyPem, minVersion: 'TLSv1.2' }));
+      } catch (err) {
+        this.#log.warn({ kp: uuid, err: err instanceof Error ? err.message : String(err) }, 'Certificate unusable for EAP');
+      }
+    }
+    this.#ctx.certificates.retain(certificates);
+    const providers: RadiusProvider[] = configs.map((config) => ({
+      config,
+      secret: config.sharedSecret,
+      eapContext: config.certificate === null ? undefined : contexts.get(config.certificate),
+    }));
     const clients = buildClientTable(providers.map((p) => ({ pk: p.config.pk, clientNetworks: p.config.clientNetworks, value: p })));
     if (clients.invalid.length > 0) this.#log.warn({ entries: clients.invalid }, 'Skipped client_networks entries that are not networks');
     for (const p of providers) {
@@ -80,5 +99,6 @@ export class RadiusModule implements OutpostModule {
 
   async stop(): Promise<void> {
     await this.#listener.close();
+    this.#handler.close();
   }
 }

@@ -36,7 +36,7 @@ function setup() {
     logger: logs.root.child('authentik.outpost.radius'),
     metrics: radiusMetrics(registry),
   });
-  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET };
+  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET, eapContext: undefined };
   const send = async (attributes: RadiusAttribute[], code: number = Code.AccessRequest) => {
     const datagram = encodeRequest({ code, identifier: 9, attributes }, SECRET);
     const answer = await handler.handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) });
@@ -116,4 +116,16 @@ test('Accounting-Request: Accounting-Response, logged without secrets', async ()
   assert.equal(getAttribute(answer, Attr.MessageAuthenticator), undefined);
   assert.match(logs.text, /"event":"Radius Accounting"/);
   assert.deepEqual(logs.leaked([SECRET, 'alice-pw']), []);
+});
+
+test('EAP on a provider without a certificate: Access-Reject with EAP-Failure and one log line', async () => {
+  const { send, logs, rejected } = setup();
+  const identity = Buffer.from([2, 5, 0, 10, 1, ...Buffer.from('alice')]);
+  const answer = await send([textAttribute(Attr.UserName, 'alice'), { type: Attr.EapMessage, value: identity }]);
+  assert.equal(answer?.code, Code.AccessReject);
+  assert.deepEqual(getAttribute(answer!, Attr.EapMessage), Buffer.from([4, 5, 0, 4]));
+  assert.equal(await rejected('eap_no_certificate'), 1);
+  assert.equal(logs.lines.length, 1);
+  assert.match(logs.lines[0]!, /"event":"Radius Request"/);
+  assert.match(logs.lines[0]!, /"reason":"eap_no_certificate"/);
 });
