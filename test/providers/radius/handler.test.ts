@@ -123,7 +123,7 @@ test('EAP on a provider without a certificate: Access-Reject with EAP-Failure an
   const identity = Buffer.from([2, 5, 0, 10, 1, ...Buffer.from('alice')]);
   const answer = await send([textAttribute(Attr.UserName, 'alice'), { type: Attr.EapMessage, value: identity }]);
   assert.equal(answer?.code, Code.AccessReject);
-  assert.deepEqual(getAttribute(answer!, Attr.EapMessage), Buffer.from([4, 5, 0, 4]));
+  assert.deepEqual(getAttribute(answer, Attr.EapMessage), Buffer.from([4, 5, 0, 4]));
   assert.equal(await rejected('eap_no_certificate'), 1);
   assert.equal(logs.lines.length, 1);
   assert.match(logs.lines[0]!, /"event":"Radius Request"/);
