@@ -132,6 +132,13 @@ function banner(core: EmbeddedCore, config: OutpostConfig, outposts: readonly Ru
     const target = formatListenAddress({ host: connectHost(auth.address === '::' ? '' : auth.address), port: auth.port });
     lines.push('Try RADIUS (PAP; carol appends ";<TOTP code>" to her password):');
     lines.push(`  radtest alice alice-demo ${target} 0 ${provider.secret}`);
+    if (provider.eapContext !== undefined) {
+      // eapol_test reads its peer settings from a file: the recipe writes one, then runs EAP-TTLS/PAP as Wi-Fi would.
+      const conf = `network={\\n key_mgmt=WPA-EAP\\n eap=TTLS\\n identity="alice"\\n password="alice-demo"\\n phase2="auth=PAP"\\n ca_cert="${join(core.pki.certsDir, 'ca.pem')}"\\n}\\n`;
+      const host = connectHost(auth.address === '::' ? '' : auth.address);
+      lines.push('Try EAP-TTLS/PAP (WPA-Enterprise) with eapol_test:');
+      lines.push(`  printf '${conf}' > /tmp/ak-outpost-ttls.conf && eapol_test -c /tmp/ak-outpost-ttls.conf -a ${host} -p ${auth.port} -s ${provider.secret}`);
+    }
     lines.push('');
   }
   lines.push('Stop with Ctrl-C.', '');

@@ -50,6 +50,13 @@ test('npm start serves the demo and every printed command works as printed', asy
     assert.equal(radtest.length, 1, output());
     const r = await run('bash', ['-c', radtest[0]!]);
     assert.match(r.stdout, /Received Access-Accept/, `${radtest[0]}\n${r.stdout}\n${r.stderr}`);
+    const eapolTest = output()
+      .split('\n')
+      .filter((l) => l.startsWith('  printf ') && l.includes('eapol_test'))
+      .map((l) => l.trim());
+    assert.equal(eapolTest.length, 1, output());
+    const eap = await run('bash', ['-c', eapolTest[0]!]);
+    assert.match(eap.stdout, /^SUCCESS$/m, `${eapolTest[0]}\n${eap.stdout.slice(-2000)}\n${eap.stderr}`);
     const health = await run(process.execPath, [MAIN, 'healthcheck'], env);
     assert.equal(health.code, 0, health.stderr);
   } finally {
