@@ -81,6 +81,10 @@ export class RadiusModule implements OutpostModule {
     if (clients.invalid.length > 0) this.#log.warn({ entries: clients.invalid }, 'Skipped client_networks entries that are not networks');
     for (const p of providers) {
       if (p.secret === '') this.#log.warn({ provider: p.config.name }, 'Provider without a shared secret');
+      // Workers share the UDP sockets but not the EAP conversations (README, AUTHENTIK_WORKERS).
+      if (p.eapContext !== undefined && this.#deps.config.workers > 1) {
+        this.#log.warn({ provider: p.config.name, workers: this.#deps.config.workers }, 'EAP with more than one worker: conversations may fail; run AUTHENTIK_WORKERS=1 for EAP');
+      }
     }
     this.#providers = providers;
     this.#clients = clients;
