@@ -2,7 +2,7 @@
  * Key pairs from the core, for the modules' TLS. get() asks for the fingerprint on every call and fetches the
  * pair only when it changed; the parsed pair is cached. A failed fetch or an unusable pair keeps the previous
  * one, so a core hiccup during a refresh never takes TLS away. The store holds no TLS policy: each module makes
- * its contexts from the PEMs with its own (LDAP: createLdapSecureContext), the same as for its generated default.
+ * its contexts from the PEMs with its own (createServerSecureContext, LDAP and EAP alike), the same as for its generated default.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { CoreApi } from '../core-api/port.js';

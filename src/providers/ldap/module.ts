@@ -12,7 +12,7 @@ import type { CoreApi } from '../../core-api/port.js';
 import { CoreError } from '../../errors.js';
 import { generateSelfSigned } from '../../lib/x509.js';
 import { LdapListener } from '../../listeners/ldap/server.js';
-import { createLdapSecureContext } from '../../listeners/ldap/tls.js';
+import { createServerSecureContext } from '../../listeners/tls.js';
 import type { Logger } from '../../observability/log.js';
 import type { KeyPairMaterial } from '../../outpost/cert-store.js';
 import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
@@ -200,7 +200,7 @@ export class LdapModule implements OutpostModule {
 
   async start(): Promise<void> {
     const pair = await generateSelfSigned({ commonName: 'authentik default certificate', organization: 'authentik', sans: ['*'] });
-    this.#defaultContext = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
+    this.#defaultContext = createServerSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
     const listen = this.#deps.config.listen;
     for (const [mode, list] of [['ldap', listen.ldap], ['ldaps', listen.ldaps]] as const) {
       for (const a of list) {
@@ -271,7 +271,7 @@ export class LdapModule implements OutpostModule {
   #contextOf(pair: KeyPairMaterial): SecureContext {
     let context = this.#coreContexts.get(pair);
     if (context === undefined) {
-      context = createLdapSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
+      context = createServerSecureContext({ key: pair.privateKeyPem, cert: pair.certificatePem });
       this.#coreContexts.set(pair, context);
     }
     return context;

@@ -2,7 +2,8 @@
  * The RADIUS outpost module: providers from the core, the client table their client_networks make, and the
  * authentication and accounting sockets, and the TLS contexts of EAP from the providers' certificates. A failed refresh keeps the previous providers (the controller retries).
  */
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { createServerSecureContext } from '../../listeners/tls.js';
 import type { OutpostConfig } from '../../config/env.js';
 import { RADIUS_LIMITS } from '../../config/limits.js';
 import { buildClientTable, type ClientTable } from '../../listeners/radius/clients.js';
@@ -66,7 +67,7 @@ export class RadiusModule implements OutpostModule {
       const pair = await this.#ctx.certificates.get(uuid);
       if (pair === undefined) continue;
       try {
-        contexts.set(uuid, createSecureContext({ cert: pair.certificatePem, key: pair.privateKeyPem, minVersion: 'TLSv1.2' }));
+        contexts.set(uuid, createServerSecureContext({ cert: pair.certificatePem, key: pair.privateKeyPem }));
       } catch (err) {
         this.#log.warn({ kp: uuid, err: err instanceof Error ? err.message : String(err) }, 'Certificate unusable for EAP');
       }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LdapListener } from '../../../src/listeners/ldap/server.js';
-import { createLdapSecureContext } from '../../../src/listeners/ldap/tls.js';
+import { createServerSecureContext } from '../../../src/listeners/tls.js';
 import { fakeHandler, makeCertificate } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -22,7 +22,7 @@ describe('OpenLDAP clients', { skip }, () => {
   let tlsPort = 0;
 
   before(async () => {
-    const context = createLdapSecureContext(makeCertificate());
+    const context = createServerSecureContext(makeCertificate());
     listener = new LdapListener({ handler, selectCertificate: () => context });
     port = (await listener.listen({ host: '127.0.0.1', port: 0 })).port;
     tlsPort = (await listener.listen({ host: '127.0.0.1', port: 0, mode: 'ldaps' })).port;

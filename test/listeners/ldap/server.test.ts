@@ -8,7 +8,7 @@ import type { TimerSource } from '../../../src/listeners/ldap/connection.js';
 import type { LdapConnectionView, LdapLogger } from '../../../src/listeners/ldap/handler.js';
 import { CoarseTimers } from '../../../src/util/coarse-timers.js';
 import { LdapListener, normalizeAddress, type LdapListenerOptions } from '../../../src/listeners/ldap/server.js';
-import { createLdapSecureContext } from '../../../src/listeners/ldap/tls.js';
+import { createServerSecureContext } from '../../../src/listeners/tls.js';
 import { decodeMessage, type ExtendedResponse } from '../../../src/protocol/ldap/messages.js';
 import { encodeProxyV1, encodeProxyV2 } from '../../../src/protocol/proxy-protocol.js';
 import { LdapTestClient } from '../../helpers/ldap-client.js';
@@ -19,7 +19,7 @@ let context: tls.SecureContext;
 
 before(() => {
   certificate = makeCertificate();
-  context = createLdapSecureContext(certificate);
+  context = createServerSecureContext(certificate);
 });
 
 const open: LdapListener[] = [];
