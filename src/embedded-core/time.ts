@@ -2,6 +2,7 @@
  * Instants with microsecond resolution, like Django's datetime: authentik writes `2026-11-23T18:13:20.891234Z`,
  * and a JavaScript Date stops at milliseconds.
  */
+import { epochMicros } from '../lib/time.js';
 
 /** Epoch milliseconds with a microsecond fraction: the high-resolution clock anchored at the process's start. */
 export function preciseNowMs(): number {
@@ -25,11 +26,8 @@ export class Instant {
 
   /** ISO 8601 (what the directory file's schema accepts); up to six fraction digits are kept, more are cut. */
   static parseIso(text: string): Instant | undefined {
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms)) return undefined;
-    const fraction = /T?\d{2}:\d{2}:\d{2}\.(\d+)/.exec(text)?.[1] ?? '';
-    const micros = Number(fraction.slice(0, 6).padEnd(6, '0'));
-    return new Instant(Math.floor(ms / 1000) * 1_000_000 + micros);
+    const micros = epochMicros(text);
+    return Number.isNaN(micros) ? undefined : new Instant(micros);
   }
 
   get epochMs(): number {

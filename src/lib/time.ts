@@ -1,23 +1,12 @@
 /**
  * An ISO 8601 date-time (as Django writes them: `2026-11-23T18:13:20.891234Z`, fraction optional, `Z` or an
- * offset) as whole microseconds since the epoch, keeping the digits Date.parse drops; NaN when absent or invalid.
+ * offset) as whole microseconds since the epoch, keeping the fraction digits a JavaScript Date drops (up to six;
+ * more are cut); NaN when absent or invalid. Read by the outpost (password change dates) and the embedded core.
  */
 export function epochMicros(iso: string | undefined): number {
-  if (iso === undefined || iso.length < 19) return Number.NaN;
-  let end = 19;
-  let micros = 0;
-  if (iso.charCodeAt(19) === 0x2e) {
-    end = 20;
-    let scale = 100_000;
-    while (end < iso.length) {
-      const digit = iso.charCodeAt(end) - 0x30;
-      if (digit < 0 || digit > 9) break;
-      micros += digit * scale;
-      scale /= 10;
-      end++;
-    }
-    micros = Math.floor(micros);
-  }
-  const ms = Date.parse(iso.slice(0, 19) + iso.slice(end));
-  return Number.isFinite(ms) ? ms * 1000 + micros : Number.NaN;
+  if (iso === undefined) return Number.NaN;
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return Number.NaN;
+  const fraction = /T?\d{2}:\d{2}:\d{2}\.(\d+)/.exec(iso)?.[1] ?? '';
+  return Math.floor(ms / 1000) * 1_000_000 + Number(fraction.slice(0, 6).padEnd(6, '0'));
 }
