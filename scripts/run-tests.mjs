@@ -4,7 +4,8 @@
 // The full run also lints (`npm run lint`); a filtered run, for iterating, does not.
 // Usage: npm test [-- <path filter> ...]   e.g. npm test -- test/protocol
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,10 +78,31 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// Tests append what they measured (test/helpers/figures.ts); printed once at the end, grouped by suite.
+const figuresDir = mkdtempSync(join(tmpdir(), 'ako-figures-'));
+const figuresFile = join(figuresDir, 'figures.jsonl');
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=2', ...files],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test', AKO_FIGURES_FILE: figuresFile } },
 );
+printFigures(figuresFile);
+rmSync(figuresDir, { recursive: true, force: true });
 if (!lintOk) console.error('lint failed (see above); run `npm run lint`');
 process.exit(lintOk ? (result.status ?? 1) : 1);
+
+function printFigures(file) {
+  if (!existsSync(file)) return;
+  const bySuite = new Map();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const { suite, name, value } = JSON.parse(line);
+    if (!bySuite.has(suite)) bySuite.set(suite, []);
+    bySuite.get(suite).push(`${name}: ${value}`);
+  }
+  console.log('\nfigures measured by the tests');
+  for (const [suite, lines] of [...bySuite].sort(([a], [b]) => a.localeCompare(b))) {
+    console.log(`  ${suite}`);
+    for (const line of lines) console.log(`    ${line}`);
+  }
+}

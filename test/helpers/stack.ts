@@ -27,6 +27,10 @@ export interface StackOptions extends TestDirectoryOptions {
   env?: Record<string, string>;
   /** Fast event link for tests (HELLO every 200 ms, reconnect from 100 ms). */
   fastLink?: boolean;
+  /** AUTHENTIK_HOST from the core's URL, e.g. a fault-injecting proxy in front of it (default: the URL itself). */
+  hostFor?: (coreUrl: string) => Promise<string>;
+  /** Level of the captured log (default debug). */
+  logLevel?: 'trace' | 'debug' | 'info';
 }
 
 export interface Stack {
@@ -53,7 +57,7 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const logs = new LogCapture('debug');
+  const logs = new LogCapture(options.logLevel ?? 'debug');
   const certsDir = mkdtempSync(join(tmpdir(), 'ako-stack-'));
   const core = await startEmbeddedCore({
     directory: options.directory ?? (await testDirectory(options)),
@@ -61,7 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: logs.root.child('authentik.embedded-core'),
   });
   const config = loadConfig({
-    AUTHENTIK_HOST: core.url,
+    AUTHENTIK_HOST: options.hostFor === undefined ? core.url : await options.hostFor(core.url),
     AUTHENTIK_TOKEN: options.token ?? LDAP_OUTPOST_TOKEN,
     AUTHENTIK_LISTEN__LDAP: '127.0.0.1:0',
     AUTHENTIK_LISTEN__LDAPS: '127.0.0.1:0',
