@@ -188,6 +188,12 @@ export const LDAP_LIMITS = Object.freeze({
 export const RADIUS_LIMITS = Object.freeze({
   /** Largest datagram read (RFC 2865 section 3); longer ones are dropped. */
   maxDatagramBytes: 4_096,
+  /**
+   * Kernel receive buffer asked for each RADIUS socket (Linux caps it at net.core.rmem_max). The default of about
+   * 208 KiB holds some 270 small datagrams: a burst from many NASes (a controller re-authenticating its clients
+   * after a restart) was dropped by the kernel before the outpost saw it.
+   */
+  receiveBufferBytes: 4 * 1024 * 1024,
   /** Requests being answered at once per outpost; more are dropped (the NAS retransmits) and counted. */
   maxRequestsInProgress: 1_024,
   /** Answers kept for retransmissions (RFC 5080 section 2.2.2), keyed by source, Identifier and authenticator. */

@@ -121,7 +121,7 @@ export class RadiusListener<T extends RadiusClient> {
   /** Binds one UDP socket: udp6 for an IPv6 host or every interface (''), dual-stack; udp4 otherwise. */
   async listen(host: string, port: number, service: RadiusService): Promise<BoundRadiusSocket> {
     const v6 = host === '' || isIP(host) === 6;
-    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false });
+    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: RADIUS_LIMITS.receiveBufferBytes });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (err) => {
         socket.close();
