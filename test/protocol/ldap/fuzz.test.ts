@@ -10,6 +10,8 @@ import { decodeFilter, encodeFilter, formatFilter, parseFilter, type Filter } fr
 import { decodeMessage, encodeMessage } from '../../../src/protocol/ldap/messages.js';
 import { fixtures } from './fixtures.js';
 import { mulberry32 } from '../../../src/lib/random.js';
+import { figure } from '../../helpers/figures.js';
+import { fuzzIterations } from '../../helpers/mutation-fuzzer.js';
 
 const random = mulberry32(0x1da9c0de);
 const int = (n: number): number => Math.floor(random() * n);
@@ -150,8 +152,9 @@ function expectOnlyProtocolError(run: () => void, input: Buffer | string): void 
 
 describe('seeded fuzzing', () => {
   test('decodeMessage and nextFrame are total on 20,000 inputs', () => {
+    const iterations = fuzzIterations(20_000);
     let decoded = 0;
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < iterations; i++) {
       const input = i % 5 === 4 ? randomInput() : mutate(pick(corpus));
       const limits = i % 3 === 0 ? tightLimits : LDAP_DECODE_LIMITS;
       expectOnlyProtocolError(() => {
@@ -171,12 +174,14 @@ describe('seeded fuzzing', () => {
     }
     // The corpus mutations must reach the decoder's inner paths, not only fail on the header.
     assert.ok(decoded > 500, `only ${decoded} inputs decoded`);
+    figure('fuzzing (seeded, AKO_FUZZ_ITERATIONS for longer runs)', 'LDAP decodeMessage + nextFrame', `${iterations} inputs, ${decoded} decoded, 0 crashes`);
   });
 
   test('parseFilter is total and round trips on 5,000 strings', () => {
     const alphabet = ['(', ')', '&', '|', '!', '=', '*', '\\', '~', '>', '<', ':', 'a', 'b', 'cn', 'dn', '1.2', ' ', 'ä', '2a', '00', 'ff'];
+    const iterations = fuzzIterations(5_000);
     let parsed = 0;
-    for (let i = 0; i < 5_000; i++) {
+    for (let i = 0; i < iterations; i++) {
       let text = '';
       if (i % 2 === 0) {
         // A valid filter, sometimes with one character changed.
@@ -198,12 +203,14 @@ describe('seeded fuzzing', () => {
       }, text);
     }
     assert.ok(parsed > 1500, `only ${parsed} filters parsed`);
+    figure('fuzzing (seeded, AKO_FUZZ_ITERATIONS for longer runs)', 'LDAP parseFilter', `${iterations} inputs, ${parsed} parsed, 0 crashes`);
   });
 
   test('parseDn is total and round trips on 5,000 strings', () => {
     const alphabet = ['cn', '=', ',', '+', ';', '\\', ' ', '#', '"', '<', '>', 'a', '04', '0c', '03', 'f', 'é', '2c', 'ou=x', '\0'];
+    const iterations = fuzzIterations(5_000);
     let parsed = 0;
-    for (let i = 0; i < 5_000; i++) {
+    for (let i = 0; i < iterations; i++) {
       let text = random() < 0.7 ? 'cn=' : '';
       const pieces = 1 + int(16);
       for (let p = 0; p < pieces; p++) text += pick(alphabet);
@@ -214,5 +221,6 @@ describe('seeded fuzzing', () => {
       }, text);
     }
     assert.ok(parsed > 500, `only ${parsed} DNs parsed`);
+    figure('fuzzing (seeded, AKO_FUZZ_ITERATIONS for longer runs)', 'LDAP parseDn', `${iterations} inputs, ${parsed} parsed, 0 crashes`);
   });
 });

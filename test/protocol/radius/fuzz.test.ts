@@ -19,6 +19,7 @@ import {
   textValue,
   vendorSpecificAttribute,
 } from '../../../src/protocol/radius/values.js';
+import { figure } from '../../helpers/figures.js';
 import { expectOnly, fuzzIterations, fuzzer } from '../../helpers/mutation-fuzzer.js';
 import { referenceAccept, referenceRequest, rfc2865Accept, rfc2865Request } from './fixtures.js';
 
@@ -82,4 +83,5 @@ test('decodePacket, the value readers and the checks are total; re-encoding is s
     });
   }
   assert.ok(decoded > iterations / 10, `only ${decoded} of ${iterations} inputs decoded`);
+  figure('fuzzing (seeded, AKO_FUZZ_ITERATIONS for longer runs)', 'RADIUS decodePacket, value readers, authenticator checks', `${iterations} inputs, ${decoded} decoded, 0 crashes`);
 });
