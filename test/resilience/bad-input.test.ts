@@ -68,6 +68,7 @@ describe('LDAP listener under a storm of bad input', () => {
   let canaryRuns = 0;
   let canaryFailures = 0;
   let canaryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
 
   before(async () => {
     stack = await startStack();
@@ -81,11 +82,12 @@ describe('LDAP listener under a storm of bad input', () => {
       } catch {
         canaryFailures++;
       }
-      canaryTimer = setTimeout(() => void tick(), 20);
+      if (!stopped) canaryTimer = setTimeout(() => void tick(), 20);
     };
     void tick();
   });
   after(async () => {
+    stopped = true;
     clearTimeout(canaryTimer);
     canary.destroy();
     await stack.stop();
