@@ -211,6 +211,10 @@ export const RADIUS_LIMITS = Object.freeze({
   eapIdleMs: 60_000,
   /** Round trips of one EAP conversation; TTLS with a 16 KiB certificate chain needs about 25. */
   eapMaxRounds: 64,
+  /** Flow runs paused at an MFA Access-Challenge (keyed by State); a new one beyond is refused with Access-Reject. */
+  mfaPausedRuns: 4_096,
+  /** A paused run not resumed within this long is dropped (the user types a code; NAS challenge timeouts are longer). */
+  mfaPausedRunMs: 60_000,
 });
 
 /** The directory model (src/directory): memory kept beside the entries, and how deep attribute values nest. */

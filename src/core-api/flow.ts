@@ -19,7 +19,7 @@ import {
   normalizeSessionUser,
 } from './normalize.js';
 import type { CoreLogger, FlowMetrics } from './options.js';
-import type { FlowAttempt, FlowAttemptOptions, FlowCredentials, FlowOutcome } from './port.js';
+import type { FlowAttempt, FlowAttemptOptions, FlowCodeRequired, FlowCredentials, FlowOutcome } from './port.js';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** 2023.10 challenges carried `type` (removed in 2024.8). */
@@ -111,12 +111,32 @@ function firstResponseError(challenge: JsonObject): string | undefined {
   return undefined;
 }
 
-type Answer = { body: JsonObject } | { refusal: FlowOutcome };
+/** No device the outpost can answer for: no code for TOTP/static, no Duo, or only other classes. */
+const NO_CODE_REFUSAL = refusal('flow_error', 'no compatible authenticator class found');
+
+/** `codeMissing`: a TOTP/static prompt the answers have no code for. */
+type Answer = { body: JsonObject } | { refusal: FlowOutcome } | { codeMissing: true };
+
+/** A flow run at a challenge: where the solver loop goes on from (after a pause, too). */
+interface FlowRun {
+  flowSlug: string;
+  url: URL;
+  username: string;
+  challenge: JsonObject;
+  /** Answers POSTed so far (bounded by maxChallengePosts over the whole run). */
+  posts: number;
+}
+
+/** How a part of a run ends: the flow's outcome, or waiting at a code prompt. */
+type Step = FlowOutcome | { waiting: FlowRun };
 
 export class HttpFlowAttempt implements FlowAttempt {
   readonly #jar = new CookieJar();
   readonly #secrets = new FlowSecrets();
-  readonly #deadline: number;
+  #deadline: number;
+  #timeoutMs: number;
+  /** Set by executeOrPause, taken by resume. */
+  #paused: FlowRun | undefined;
   readonly #apiBase: URL;
 
   readonly #deps: FlowAttemptDeps;
@@ -128,6 +148,7 @@ export class HttpFlowAttempt implements FlowAttempt {
   ) {
     this.#deps = deps;
     this.#options = options;
+    this.#timeoutMs = options.timeoutMs;
     this.#deadline = Date.now() + options.timeoutMs;
     this.#apiBase = new URL(deps.endpoint.apiBase);
     if (options.sessionCookie !== undefined && options.sessionCookie !== '') {
@@ -136,8 +157,33 @@ export class HttpFlowAttempt implements FlowAttempt {
   }
 
   async execute(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
+    const step = await this.#guarded(flowSlug, () => this.#start(flowSlug, credentials));
+    return 'waiting' in step ? NO_CODE_REFUSAL : step;
+  }
+
+  async executeOrPause(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome | FlowCodeRequired> {
+    const step = await this.#guarded(flowSlug, () => this.#start(flowSlug, credentials));
+    if (!('waiting' in step)) return step;
+    if (!credentials.mfaSupport) return NO_CODE_REFUSAL;
+    this.#paused = step.waiting;
+    return { passed: false, reason: 'code_required', detail: 'the flow waits for a one-time code' };
+  }
+
+  async resume(code: string, timeoutMs: number): Promise<FlowOutcome> {
+    const paused = this.#paused;
+    this.#paused = undefined;
+    if (paused === undefined) return refusal('flow_error', 'no flow run waits for a code');
+    this.#timeoutMs = timeoutMs;
+    this.#deadline = Date.now() + timeoutMs;
+    this.#secrets.setCode(code);
+    const step = await this.#guarded(paused.flowSlug, () => this.#solve(paused));
+    return 'waiting' in step ? NO_CODE_REFUSAL : step;
+  }
+
+  /** Runs part of the flow; a throw (transport, timeout, HTTP status, unexpected body) becomes core_error. */
+  async #guarded(flowSlug: string, part: () => Promise<Step>): Promise<Step> {
     try {
-      return await this.#run(flowSlug, credentials);
+      return await part();
     } catch (err) {
       const detail = err instanceof CoreError ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
       this.#deps.logger.debug({ flow: flowSlug, error: detail }, 'flow executor failed');
@@ -196,16 +242,20 @@ export class HttpFlowAttempt implements FlowAttempt {
 
   // ---- the solver loop ----
 
-  async #run(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
-    const { logger, metrics } = this.#deps;
+  async #start(flowSlug: string, credentials: FlowCredentials): Promise<Step> {
     this.#secrets.set(credentials.password, credentials.mfaSupport);
     const url = executorUrl(this.#deps.endpoint.apiBase, flowSlug, this.#options.innerQuery);
+    const started = performance.now();
+    const challenge = await this.#challenge('GET', url, undefined);
+    this.#deps.metrics?.flowGet(componentLabel(challenge), flowSlug, (performance.now() - started) / 1000);
+    return this.#solve({ flowSlug, url, username: credentials.username, challenge, posts: 0 });
+  }
 
-    let started = performance.now();
-    let challenge = await this.#challenge('GET', url, undefined);
-    metrics?.flowGet(componentLabel(challenge), flowSlug, (performance.now() - started) / 1000);
-
-    for (let posts = 0; ; ) {
+  /** The solver loop from `run.challenge` on, until the flow ends or waits for a code. */
+  async #solve(run: FlowRun): Promise<Step> {
+    const { logger, metrics } = this.#deps;
+    const { flowSlug, url } = run;
+    for (let { challenge, posts } = run; ; ) {
       const component = typeof challenge['component'] === 'string' ? challenge['component'] : undefined;
       const legacyType = LEGACY_CHALLENGE_TYPES.has(challenge['type']) ? (challenge['type'] as string) : undefined;
       if (legacyType !== undefined) this.#deps.observeGeneration('2023.10');
@@ -223,13 +273,14 @@ export class HttpFlowAttempt implements FlowAttempt {
         return refusal('core_error', 'flow executor answered a challenge without component');
       }
 
-      const answer = this.#answer(component, challenge, credentials.username);
+      const answer = this.#answer(component, challenge, run.username);
       if ('refusal' in answer) return answer.refusal;
+      if ('codeMissing' in answer) return { waiting: { flowSlug, url, username: run.username, challenge, posts } };
       if (posts >= CORE_API_LIMITS.maxChallengePosts) return refusal('flow_error', 'exceeded stage recursion depth');
       posts++;
 
       logger.debug({ flow: flowSlug, component }, 'flow answer');
-      started = performance.now();
+      const started = performance.now();
       challenge = await this.#challenge('POST', url, JSON.stringify(answer.body));
       metrics?.flowPost(component, flowSlug, (performance.now() - started) / 1000);
     }
@@ -256,6 +307,7 @@ export class HttpFlowAttempt implements FlowAttempt {
     let selected: JsonObject | undefined;
     let code: string | undefined;
     let duo: number | undefined;
+    let codeDeviceOffered = false;
     for (const entry of devices) {
       if (typeof entry !== 'object' || entry === null) continue;
       const device = entry as JsonObject;
@@ -266,12 +318,16 @@ export class HttpFlowAttempt implements FlowAttempt {
         if (id === undefined) return { refusal: refusal('flow_error', 'failed to convert duo device id to int') };
         selected = device;
         duo = id;
-      } else if ((deviceClass === 'static' || deviceClass === 'totp') && selected === undefined && this.#secrets.code !== '') {
-        selected = device;
-        code = this.#secrets.code;
+      } else if (deviceClass === 'static' || deviceClass === 'totp') {
+        codeDeviceOffered = true;
+        if (selected === undefined && this.#secrets.code !== '') {
+          selected = device;
+          code = this.#secrets.code;
+        }
       }
     }
-    if (selected === undefined) return { refusal: refusal('flow_error', 'no compatible authenticator class found') };
+    // Without a selection the code is empty whenever a TOTP/static device was offered.
+    if (selected === undefined) return codeDeviceOffered ? { codeMissing: true } : { refusal: NO_CODE_REFUSAL };
     const body: JsonObject = {
       component: 'ak-stage-authenticator-validate',
       // Echo the device challenge as received (only the fields of DeviceChallengeRequest).
@@ -310,7 +366,7 @@ export class HttpFlowAttempt implements FlowAttempt {
     let currentBody = body;
     for (let hop = 0; ; hop++) {
       const remaining = this.#deadline - Date.now();
-      if (remaining <= 0) throw new CoreError('timeout', `flow attempt exceeded its ${this.#options.timeoutMs} ms deadline`);
+      if (remaining <= 0) throw new CoreError('timeout', `flow attempt exceeded its ${this.#timeoutMs} ms deadline`);
       const headers = this.#headers(currentBody !== undefined);
       const cookie = this.#jar.header(current);
       if (cookie !== undefined) headers['cookie'] = cookie;

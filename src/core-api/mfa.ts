@@ -34,6 +34,12 @@ export class FlowSecrets {
     this.#answers = splitPasswordAndCode(password, mfaSupport);
   }
 
+  /** A code typed after a prompt (RADIUS Access-Challenge); a code already set is kept. */
+  setCode(code: string): void {
+    if (this.code !== '') return;
+    this.#answers = { password: this.password, code };
+  }
+
   get password(): string {
     return this.#answers?.password ?? '';
   }

@@ -69,9 +69,30 @@ export type FlowOutcome =
   | { passed: true }
   | { passed: false; reason: FlowRefusalReason; detail: string };
 
+/**
+ * executeOrPause only: the run waits at authenticator-validate for a TOTP/static code the password did not carry.
+ * `passed: false`, so a caller that does not look further refuses.
+ */
+export interface FlowCodeRequired {
+  passed: false;
+  reason: 'code_required';
+  detail: string;
+}
+
 export interface FlowAttempt {
   /** Runs the flow to its end. Never rejects: every failure is a typed refusal. */
   execute(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome>;
+  /**
+   * execute, except that where execute refuses a TOTP/static prompt because the password carried no code (MFA
+   * support on), the run pauses and answers `code_required`; resume() continues it. Never rejects.
+   */
+  executeOrPause(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome | FlowCodeRequired>;
+  /**
+   * Continues the paused run in the same session: `code` answers the waiting prompt, then the rest of the flow.
+   * The deadline restarts at timeoutMs for this part and the checks after it. Never rejects; refuses when no run
+   * is paused (a run resumes once).
+   */
+  resume(code: string, timeoutMs: number): Promise<FlowOutcome>;
   /** GET the executor once and ignore the answer (the LDAP warm-up). Never rejects. */
   warmUp(flowSlug: string): Promise<void>;
   /** The post-flow access check in the attempt's session; rejects with CoreError. */

@@ -7,7 +7,7 @@ import { createCoreClient, type CoreClient } from '../../src/core-api/client.js'
 import { encodeInnerQuery, executorUrl, goQueryEscape, sessionIdFromCookie } from '../../src/core-api/flow.js';
 import type { LdapProviderConfig, RadiusProviderConfig } from '../../src/core-api/model.js';
 import type { CoreLogger, FlowMetrics } from '../../src/core-api/options.js';
-import type { FlowAttemptOptions, FlowOutcome } from '../../src/core-api/port.js';
+import type { FlowAttemptOptions, FlowCodeRequired, FlowOutcome } from '../../src/core-api/port.js';
 import { USER_AGENT } from '../../src/version.js';
 import { startFakeCore, type FakeCore, type FakeCoreOptions, type FakeUser } from '../helpers/fake-core-http.js';
 
@@ -84,7 +84,7 @@ function attemptOptions(extra: Partial<FlowAttemptOptions> = {}): FlowAttemptOpt
   return { remoteIp: '192.0.2.10', innerQuery: LDAP_QUERY, timeoutMs: 5_000, ...extra };
 }
 
-function refused(outcome: FlowOutcome, reason: string, detail?: RegExp): void {
+function refused(outcome: FlowOutcome | FlowCodeRequired, reason: string, detail?: RegExp): void {
   assert.equal(outcome.passed, false, 'expected a refusal');
   if (outcome.passed) return;
   assert.equal(outcome.reason, reason, outcome.detail);
@@ -192,6 +192,89 @@ describe('flow transcripts (reference §2.8)', () => {
     await withFlowCore({}, async (_core, client) => {
       const outcome = await client.newFlowAttempt(attemptOptions()).execute(FLOW, { username: 'tom', password: 'pw', mfaSupport: true });
       refused(outcome, 'flow_error', /no compatible authenticator class found/);
+    });
+  });
+
+  test('executeOrPause: a TOTP prompt without a code pauses; resume answers it in the same session', async () => {
+    await withFlowCore({}, async (core, client, seen) => {
+      const attempt = client.newFlowAttempt(attemptOptions());
+      const paused = await attempt.executeOrPause(FLOW, { username: 'tom', password: 'pw', mfaSupport: true });
+      assert.equal(paused.passed, false);
+      assert.equal(!paused.passed && paused.reason, 'code_required');
+      const before = core.requestsTo('/flows/executor/');
+      assert.deepEqual(before.map((r) => r.method), ['GET', 'POST', 'GET', 'POST', 'GET'], 'stopped at the prompt, nothing posted to it');
+
+      assert.deepEqual(await attempt.resume('123456', 5_000), { passed: true });
+      const after = core.requestsTo('/flows/executor/').slice(before.length);
+      assert.equal(after[0]?.method, 'POST');
+      assert.deepEqual(JSON.parse(after[0]?.body ?? ''), {
+        component: 'ak-stage-authenticator-validate',
+        selected_challenge: { device_class: 'totp', device_uid: '12', challenge: {}, last_used: null },
+        code: '123456',
+      });
+      // The same session: the cookie the first part got is sent with the code.
+      const cookie = /authentik_session=[^;]+/.exec(before.at(-1)?.headers.cookie ?? '')?.[0];
+      assert.ok(cookie !== undefined);
+      assert.ok((after[0]?.headers.cookie ?? '').includes(cookie));
+      assert.equal(core.loggedInSessions.length, 1);
+      assert.deepEqual(await attempt.checkRadiusAccess(radiusProvider), { passing: true, attributes: null });
+      assert.deepEqual(seen.posts.map(([stage]) => stage), ['ak-stage-identification', 'ak-stage-password', 'ak-stage-authenticator-validate']);
+
+      refused(await attempt.resume('123456', 5_000), 'flow_error', /no flow run waits for a code/);
+    });
+  });
+
+  test('executeOrPause: a wrong code is the core\'s refusal; a code in the password or MFA support off never pauses', async () => {
+    await withFlowCore({}, async (_core, client) => {
+      const attempt = client.newFlowAttempt(attemptOptions());
+      refused(await attempt.resume('123456', 5_000), 'flow_error', /no flow run waits for a code/);
+      const paused = await attempt.executeOrPause(FLOW, { username: 'tom', password: 'pw', mfaSupport: true });
+      assert.equal(!paused.passed && paused.reason, 'code_required');
+      refused(await attempt.resume('654321', 5_000), 'flow_error', /^flow error code: Invalid Token$/);
+
+      const inline = await client.newFlowAttempt(attemptOptions()).executeOrPause(FLOW, { username: 'tom', password: 'pw;123456', mfaSupport: true });
+      assert.deepEqual(inline, { passed: true });
+      const empty = client.newFlowAttempt(attemptOptions());
+      assert.equal((await empty.executeOrPause(FLOW, { username: 'tom', password: 'pw', mfaSupport: true })).passed, false);
+      refused(await empty.resume('', 5_000), 'flow_error', /no compatible authenticator class found/);
+    });
+  });
+
+  test('executeOrPause with MFA support off: an empty code prompt is refused, not paused', async () => {
+    await withFlowCore({ flows: { m: ['identification', 'mfa', 'login'] } }, async (_core, client) => {
+      const attempt = client.newFlowAttempt(attemptOptions());
+      refused(await attempt.executeOrPause('m', { username: 'tom', password: '', mfaSupport: false }), 'flow_error', /no compatible authenticator class found/);
+      refused(await attempt.resume('123456', 5_000), 'flow_error', /no flow run waits for a code/);
+      // The same flow pauses with MFA support on.
+      const paused = await client.newFlowAttempt(attemptOptions()).executeOrPause('m', { username: 'tom', password: '', mfaSupport: true });
+      assert.equal(!paused.passed && paused.reason, 'code_required');
+    });
+  });
+
+  test('resume restarts the deadline: a pause longer than the first deadline does not end the run', async () => {
+    await withFlowCore({}, async (_core, client) => {
+      const attempt = client.newFlowAttempt(attemptOptions({ timeoutMs: 2_000 }));
+      const paused = await attempt.executeOrPause(FLOW, { username: 'tom', password: 'pw', mfaSupport: true });
+      assert.equal(!paused.passed && paused.reason, 'code_required');
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      assert.deepEqual(await attempt.resume('123456', 5_000), { passed: true });
+    });
+  });
+
+  test('resume with a core too slow for its deadline -> core_error', async () => {
+    await withFlowCore({}, async (core, client) => {
+      const attempt = client.newFlowAttempt(attemptOptions());
+      await attempt.executeOrPause(FLOW, { username: 'tom', password: 'pw', mfaSupport: true });
+      core.delayMs = 300;
+      refused(await attempt.resume('123456', 100), 'core_error', /deadline|no complete answer|idle/);
+    });
+  });
+
+  test('execute (LDAP) never pauses: no code is still a refusal', async () => {
+    await withFlowCore({}, async (_core, client) => {
+      const attempt = client.newFlowAttempt(attemptOptions());
+      refused(await attempt.execute(FLOW, { username: 'tom', password: 'pw', mfaSupport: true }), 'flow_error', /no compatible authenticator class found/);
+      refused(await attempt.resume('123456', 5_000), 'flow_error', /no flow run waits for a code/);
     });
   });
 

@@ -43,6 +43,15 @@ describe('splitPasswordAndCode (reference table 5.2)', () => {
     secrets.set(`other;123456`, true);
     assert.equal(secrets.password, pw);
   });
+
+  test('a code typed after a prompt joins the password; a code already set stays', () => {
+    const secrets = new FlowSecrets();
+    secrets.set(pw, true);
+    secrets.setCode('carol-static-1');
+    assert.deepEqual([secrets.password, secrets.code], [pw, 'carol-static-1']);
+    secrets.setCode('123456');
+    assert.equal(secrets.code, 'carol-static-1');
+  });
 });
 
 test('parseInt32 follows strconv.ParseInt(s, 10, 32)', () => {

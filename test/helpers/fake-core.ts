@@ -25,6 +25,7 @@ import type {
   CoreApi,
   FlowAttempt,
   FlowAttemptOptions,
+  FlowCodeRequired,
   FlowCredentials,
   FlowOutcome,
 } from '../../src/core-api/port.js';
@@ -41,6 +42,7 @@ export type FakeMethod =
   | 'certificate'
   | 'certificatePair'
   | 'execute'
+  | 'resume'
   | 'warmUp'
   | 'checkLdapAccess'
   | 'checkRadiusAccess'
@@ -52,7 +54,7 @@ export interface FlowRun {
   remoteIp: string;
   innerQuery: Record<string, string>;
   clientCertificatePem: string | undefined;
-  outcome: FlowOutcome;
+  outcome: FlowOutcome | FlowCodeRequired;
 }
 
 export function fakeOutpost(overrides: Partial<OutpostInfo> = {}): OutpostInfo {
@@ -164,7 +166,7 @@ export class FakeCore implements CoreApi {
 
   readonly calls: Record<FakeMethod, number> = {
     listOutposts: 0, rootConfig: 0, listLdapProviders: 0, listRadiusProviders: 0, forEachUserPage: 0,
-    forEachGroupPage: 0, getUser: 0, certificate: 0, certificatePair: 0, execute: 0, warmUp: 0,
+    forEachGroupPage: 0, getUser: 0, certificate: 0, certificatePair: 0, execute: 0, resume: 0, warmUp: 0,
     checkLdapAccess: 0, checkRadiusAccess: 0, me: 0,
   };
   readonly flowRuns: FlowRun[] = [];
@@ -307,6 +309,8 @@ class FakeFlowAttempt implements FlowAttempt {
   readonly #options: FlowAttemptOptions;
   #user: DirectoryUser | undefined;
   #sessionId: string | undefined;
+  /** executeOrPause paused here; resume() takes it. */
+  #waiting: { flowSlug: string; user: DirectoryUser } | undefined;
 
   constructor(core: FakeCore, options: FlowAttemptOptions) {
     this.#core = core;
@@ -322,16 +326,38 @@ class FakeFlowAttempt implements FlowAttempt {
   }
 
   async execute(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome> {
-    let outcome: FlowOutcome;
+    const outcome = await this.#recorded(flowSlug, credentials.username, 'execute', () => this.#run(flowSlug, credentials, false));
+    return outcome.passed || outcome.reason !== 'code_required' ? outcome : { passed: false, reason: 'flow_error', detail: 'no code' };
+  }
+
+  executeOrPause(flowSlug: string, credentials: FlowCredentials): Promise<FlowOutcome | FlowCodeRequired> {
+    return this.#recorded(flowSlug, credentials.username, 'execute', () => this.#run(flowSlug, credentials, true));
+  }
+
+  async resume(code: string): Promise<FlowOutcome> {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting === undefined) return { passed: false, reason: 'flow_error', detail: 'no flow run waits for a code' };
+    const outcome = await this.#recorded(waiting.flowSlug, waiting.user.username, 'resume', () => this.#pass(waiting.user, code));
+    return outcome.passed || outcome.reason !== 'code_required' ? outcome : { passed: false, reason: 'flow_error', detail: 'no code' };
+  }
+
+  async #recorded(
+    flowSlug: string,
+    username: string,
+    method: 'execute' | 'resume',
+    run: () => FlowOutcome | FlowCodeRequired,
+  ): Promise<FlowOutcome | FlowCodeRequired> {
+    let outcome: FlowOutcome | FlowCodeRequired;
     try {
-      await this.#core.enter('execute');
-      outcome = this.#run(flowSlug, credentials);
+      await this.#core.enter(method);
+      outcome = run();
     } catch (err) {
       outcome = { passed: false, reason: 'core_error', detail: err instanceof Error ? err.message : String(err) };
     }
     this.#core.flowRuns.push({
       flowSlug,
-      username: credentials.username,
+      username,
       remoteIp: this.#options.remoteIp,
       innerQuery: { ...this.#options.innerQuery },
       clientCertificatePem: this.#options.clientCertificatePem,
@@ -340,7 +366,7 @@ class FakeFlowAttempt implements FlowAttempt {
     return outcome;
   }
 
-  #run(flowSlug: string, credentials: FlowCredentials): FlowOutcome {
+  #run(flowSlug: string, credentials: FlowCredentials, pausable: boolean): FlowOutcome | FlowCodeRequired {
     const core = this.#core;
     if (core.flows.size > 0 && !core.flows.has(flowSlug)) return { passed: false, reason: 'flow_error', detail: 'Flow does not exist' };
     const user = core.users.find((u) => u.username === credentials.username || u.email === credentials.username);
@@ -355,6 +381,17 @@ class FakeFlowAttempt implements FlowAttempt {
       else code = credentials.password;
     }
     if (expected === undefined || password !== expected) return { passed: false, reason: 'flow_error', detail: 'Invalid password' };
+    if (mfa !== undefined && code === '' && pausable && credentials.mfaSupport) {
+      this.#waiting = { flowSlug, user };
+      return { passed: false, reason: 'code_required', detail: 'waiting for a code' };
+    }
+    return this.#pass(user, mfa === undefined ? undefined : code);
+  }
+
+  /** After the password: the MFA code (when the user needs one), the flow's own denial, then the session. */
+  #pass(user: DirectoryUser, code: string | undefined): FlowOutcome {
+    const core = this.#core;
+    const mfa = core.mfaCodes.get(user.username);
     if (mfa !== undefined && code !== mfa) return { passed: false, reason: 'flow_error', detail: 'Invalid Token' };
     if (core.flowDenied.has(user.username)) return { passed: false, reason: 'access_denied', detail: 'Flow does not apply to current user.' };
     this.#user = user;

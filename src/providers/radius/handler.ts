@@ -2,12 +2,13 @@
  * Answers verified RADIUS requests: PAP and EAP (eap.ts) Access-Requests through the provider's authentication
  * flow and the access check, Accounting-Requests with an Accounting-Response (logged and counted, not forwarded: authentik's
  * core has no accounting API). Every failure of an Access-Request is an Access-Reject (reference §3.4, §3.8); EAP
- * round trips before the end are Access-Challenges.
+ * round trips before the end are Access-Challenges. A PAP flow that asks for a TOTP/static code the password did
+ * not carry pauses behind an Access-Challenge; the Access-Request answering it with the State continues that run.
  */
 import { Buffer } from 'node:buffer';
 import type { SecureContext } from 'node:tls';
 import type { RadiusProviderConfig } from '../../core-api/model.js';
-import type { CoreApi } from '../../core-api/port.js';
+import type { CoreApi, FlowAttempt } from '../../core-api/port.js';
 import type { RadiusClient, RadiusHandler, RadiusRequest } from '../../listeners/radius/server.js';
 import type { Logger } from '../../observability/log.js';
 import {
@@ -25,6 +26,7 @@ import {
   mppeKeyAttributes,
   newStateValue,
   stateAttribute,
+  textAttribute,
   textValue,
   unhideUserPassword,
   type RadiusAttribute,
@@ -32,6 +34,7 @@ import {
 import { eapFailure } from '../../protocol/eap/index.js';
 import { EapServer, type EapAuthOutcome, type EapCredentials, type EapRejectReason } from './eap.js';
 import type { RadiusMetrics } from './metrics.js';
+import { PausedRuns } from './paused-runs.js';
 
 export const RADIUS_OUTPOST_QUERY: Readonly<Record<string, string>> = Object.freeze({ 'goauthentik.io/outpost/radius': 'true' });
 
@@ -44,8 +47,9 @@ export interface RadiusProvider extends RadiusClient {
 
 /**
  * The reference's reasons (§3.8) plus ours: a request without PAP credentials or with a malformed User-Name or
- * User-Password never reaches the core, and reply
- * attributes that do not fit 4,096 octets refuse rather than send a partial Accept.
+ * User-Password never reaches the core, reply attributes that do not fit 4,096 octets refuse rather than send a
+ * partial Accept, and an MFA challenge's answer with an unknown or expired State, another provider or User-Name,
+ * or a challenge when too many runs are paused, is refused.
  */
 export type RadiusRejectReason =
   | 'flow_error'
@@ -56,6 +60,9 @@ export type RadiusRejectReason =
   | 'unsupported_authentication'
   | 'invalid_request'
   | 'reply_too_large'
+  | 'mfa_unknown_state'
+  | 'mfa_state_mismatch'
+  | 'mfa_too_many_paused'
   | EapRejectReason;
 
 export interface RadiusHandlerDeps {
@@ -75,21 +82,28 @@ interface AccessReply {
   attributes: readonly RadiusAttribute[];
   username: string | undefined;
   reason: RadiusRejectReason | undefined;
+  /** An EAP round trip before the end: neither logged nor timed. */
+  eapRound?: true;
 }
+
+/** The Reply-Message of an MFA Access-Challenge (the NAS or VPN client shows it when asking for the code). */
+export const MFA_CODE_PROMPT = 'Enter your one-time code';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
   readonly #deps: RadiusHandlerDeps;
   readonly #eapServer = new EapServer();
+  readonly #pausedRuns = new PausedRuns();
 
   constructor(deps: RadiusHandlerDeps) {
     this.#deps = deps;
   }
 
-  /** Ends every EAP conversation (the module stops). */
+  /** Ends every EAP conversation and paused MFA run (the module stops). */
   close(): void {
     this.#eapServer.clear();
+    this.#pausedRuns.clear();
   }
 
   async handle(request: RadiusRequest<RadiusProvider>): Promise<Buffer | undefined> {
@@ -120,7 +134,7 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
       reply = { code: Code.AccessReject, attributes, username: reply.username, reason: 'reply_too_large' };
       answer = encodeResponse(packet, Code.AccessReject, attributes, client.secret);
     }
-    if (reply.code === Code.AccessChallenge) return answer;
+    if (reply.eapRound === true) return answer;
     if (reply.reason !== undefined) this.#deps.metrics.rejected.inc({ outpost_name: outpostName, reason: reply.reason, app });
     const tookMs = performance.now() - started;
     this.#deps.metrics.duration.observe({ outpost_name: outpostName, app }, tookMs / 1000);
@@ -130,7 +144,7 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
         id: packet.identifier,
         provider: client.config.name,
         username: reply.username,
-        result: reply.reason === undefined ? 'accept' : 'reject',
+        result: reply.code === Code.AccessChallenge ? 'challenge' : reply.reason === undefined ? 'accept' : 'reject',
         ...(reply.reason === undefined ? {} : { reason: reply.reason }),
         'took-ms': Math.round(tookMs),
       },
@@ -146,8 +160,36 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     // CHAP and MS-CHAP carry no User-Password: not supported, refused without asking the core.
     if (username === undefined || hidden === undefined) return reject('unsupported_authentication', username);
     const password = unhideUserPassword(hidden, client.secret, packet.authenticator).toString('utf8');
-    const outcome = await this.#authorize(request, { username, password });
-    return outcome.accepted ? { code: Code.AccessAccept, attributes: outcome.attributes, username, reason: undefined } : reject(outcome.reason, username);
+    // Outside EAP a State comes only back from our MFA Access-Challenge: the password is the code.
+    const state = getState(packet);
+    if (state !== undefined) return this.#resumeWithCode(request, state, username, password);
+
+    const attempt = this.#newAttempt(request, undefined);
+    const flow = await attempt.executeOrPause(client.config.authFlowSlug, { username, password, mfaSupport: client.config.mfaSupport });
+    if (!flow.passed && flow.reason === 'code_required') return this.#challengeForCode(request, attempt, username);
+    return papReply(flow.passed ? await this.#checkAccess(attempt, client.config) : { accepted: false, reason: 'flow_error' }, username);
+  }
+
+  /** Pauses the run under a fresh State and asks the NAS for the code. */
+  #challengeForCode(request: RadiusRequest<RadiusProvider>, attempt: FlowAttempt, username: string): AccessReply {
+    const state = this.#newState();
+    if (!this.#pausedRuns.add(state, { attempt, provider: request.client.config.pk, username })) return reject('mfa_too_many_paused', username);
+    return { code: Code.AccessChallenge, attributes: [textAttribute(Attr.ReplyMessage, MFA_CODE_PROMPT), stateAttribute(state)], username, reason: undefined };
+  }
+
+  /** The answer to an MFA challenge: the paused run continues with the code, then the access check. */
+  async #resumeWithCode(request: RadiusRequest<RadiusProvider>, state: Buffer, username: string, code: string): Promise<AccessReply> {
+    const { client } = request;
+    const run = this.#pausedRuns.take(state);
+    if (run === undefined) return reject('mfa_unknown_state', username);
+    if (run.provider !== client.config.pk || run.username !== username) return reject('mfa_state_mismatch', username);
+    const flow = await run.attempt.resume(code, this.#deps.timeoutMs);
+    return papReply(flow.passed ? await this.#checkAccess(run.attempt, client.config) : { accepted: false, reason: 'flow_error' }, username);
+  }
+
+  /** The one place States are made (EAP conversations and MFA challenges share their format). */
+  #newState(): Buffer {
+    return newStateValue();
   }
 
   /** One EAP round trip: an Access-Challenge with the next request, or the end of the conversation. */
@@ -161,13 +203,19 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
       state: getState(packet),
       framedMtu: mtu === undefined ? undefined : integerValue(mtu, 'Framed-MTU'),
       authenticate: (credentials) => this.#authorize(request, credentials),
-      newState: () => newStateValue(),
+      newState: () => this.#newState(),
     });
     switch (answer.kind) {
       case 'discard':
         return undefined;
       case 'challenge':
-        return { code: Code.AccessChallenge, attributes: [...eapMessageAttributes(answer.eap), stateAttribute(answer.state)], username: undefined, reason: undefined };
+        return {
+          code: Code.AccessChallenge,
+          attributes: [...eapMessageAttributes(answer.eap), stateAttribute(answer.state)],
+          username: undefined,
+          reason: undefined,
+          eapRound: true,
+        };
       case 'reject':
         return { ...reject(answer.reason, answer.username), attributes: eapMessageAttributes(answer.eap) };
       case 'accept':
@@ -185,24 +233,32 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     }
   }
 
-  /** The provider's flow with these credentials, then the access check: the one path of PAP and EAP. */
+  /** EAP's path: the provider's flow with these credentials (never paused for a code), then the access check. */
   async #authorize(request: RadiusRequest<RadiusProvider>, credentials: EapCredentials): Promise<AccessOutcome> {
     const { client } = request;
-    const attempt = this.#deps.api.newFlowAttempt({
-      remoteIp: request.source.address,
-      innerQuery: RADIUS_OUTPOST_QUERY,
-      timeoutMs: this.#deps.timeoutMs,
-      ...(credentials.clientCertificatePem === undefined ? {} : { clientCertificatePem: credentials.clientCertificatePem }),
-    });
+    const attempt = this.#newAttempt(request, credentials.clientCertificatePem);
     const flow = await attempt.execute(client.config.authFlowSlug, {
       username: credentials.username,
       password: credentials.password ?? '',
       mfaSupport: client.config.mfaSupport,
     });
-    if (!flow.passed) return { accepted: false, reason: 'flow_error' };
+    return flow.passed ? this.#checkAccess(attempt, client.config) : { accepted: false, reason: 'flow_error' };
+  }
+
+  #newAttempt(request: RadiusRequest<RadiusProvider>, clientCertificatePem: string | undefined): FlowAttempt {
+    return this.#deps.api.newFlowAttempt({
+      remoteIp: request.source.address,
+      innerQuery: RADIUS_OUTPOST_QUERY,
+      timeoutMs: this.#deps.timeoutMs,
+      ...(clientCertificatePem === undefined ? {} : { clientCertificatePem }),
+    });
+  }
+
+  /** After a passed flow: the access check in the attempt's session and the reply attributes it carries. */
+  async #checkAccess(attempt: FlowAttempt, provider: RadiusProviderConfig): Promise<AccessOutcome> {
     let access;
     try {
-      access = await attempt.checkRadiusAccess(client.config);
+      access = await attempt.checkRadiusAccess(provider);
     } catch {
       return { accepted: false, reason: 'access_check_fail' };
     }
@@ -237,6 +293,10 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
 
 function reject(reason: RadiusRejectReason, username: string | undefined): AccessReply {
   return { code: Code.AccessReject, attributes: [], username, reason };
+}
+
+function papReply(outcome: AccessOutcome, username: string): AccessReply {
+  return outcome.accepted ? { code: Code.AccessAccept, attributes: outcome.attributes, username, reason: undefined } : reject(outcome.reason, username);
 }
 
 /** The signed reply, or undefined when its attributes do not fit one packet. */

@@ -1,8 +1,8 @@
 /** The PAP and accounting handler against a fake core: every outcome and its reason, no sockets. */
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { RadiusRequestHandler, type RadiusProvider } from '../../../src/providers/radius/handler.js';
+import { MFA_CODE_PROMPT, RadiusRequestHandler, type RadiusProvider } from '../../../src/providers/radius/handler.js';
 import { radiusMetrics } from '../../../src/providers/radius/metrics.js';
 import { MetricsRegistry } from '../../../src/observability/metrics.js';
 import {
@@ -13,6 +13,7 @@ import {
   getAttribute,
   hideUserPassword,
   integerAttribute,
+  stateAttribute,
   textAttribute,
   type RadiusAttribute,
 } from '../../../src/protocol/radius/index.js';
@@ -22,7 +23,7 @@ import { metricSum } from '../../helpers/metrics-text.js';
 
 const SECRET = 'radius-shared-secret';
 
-function setup() {
+function setup(providerOverrides: Partial<RadiusProvider['config']> = {}) {
   const core = new FakeCore();
   core.users = [fakeUser({ pk: 1, username: 'alice' }), fakeUser({ pk: 2, username: 'carol' })];
   core.passwords.set('alice', 'alice-pw').set('carol', 'carol-pw');
@@ -36,20 +37,20 @@ function setup() {
     logger: logs.root.child('authentik.outpost.radius'),
     metrics: radiusMetrics(registry),
   });
-  const provider: RadiusProvider = { config: fakeRadiusProvider(), secret: SECRET, eapContext: undefined };
+  const provider: RadiusProvider = { config: fakeRadiusProvider(providerOverrides), secret: SECRET, eapContext: undefined };
   const send = async (attributes: RadiusAttribute[], code: number = Code.AccessRequest) => {
     const datagram = encodeRequest({ code, identifier: 9, attributes }, SECRET);
     const answer = await handler.handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) });
     return answer === undefined ? undefined : decodePacket(answer);
   };
-  const pap = (username: string, password: string) => {
+  const pap = (username: string, password: string, extra: RadiusAttribute[] = []) => {
     const authenticator = randomBytes(16);
     const datagram = encodeRequest(
       {
         code: Code.AccessRequest,
         identifier: 9,
         authenticator,
-        attributes: [textAttribute(Attr.UserName, username), { type: Attr.UserPassword, value: hideUserPassword(password, SECRET, authenticator) }],
+        attributes: [textAttribute(Attr.UserName, username), { type: Attr.UserPassword, value: hideUserPassword(password, SECRET, authenticator) }, ...extra],
       },
       SECRET,
     );
@@ -66,7 +67,7 @@ test('PAP: the flow runs with the NAS address, the RADIUS inner query and the MF
   const { core, pap } = setup();
   assert.equal((await pap('alice', 'alice-pw')).code, Code.AccessAccept);
   assert.equal((await pap('carol', 'carol-pw;123456')).code, Code.AccessAccept);
-  assert.equal((await pap('carol', 'carol-pw')).code, Code.AccessReject);
+  assert.equal((await pap('carol', 'carol-pw;654321')).code, Code.AccessReject);
   assert.deepEqual(core.flowRuns[0]!.innerQuery, { 'goauthentik.io/outpost/radius': 'true' });
   assert.equal(core.flowRuns[0]!.remoteIp, '10.1.2.3');
 });
@@ -128,4 +129,79 @@ test('EAP on a provider without a certificate: Access-Reject with EAP-Failure an
   assert.equal(logs.lines.length, 1);
   assert.match(logs.lines[0]!, /"event":"Radius Request"/);
   assert.match(logs.lines[0]!, /"reason":"eap_no_certificate"/);
+});
+
+describe('MFA by Access-Challenge', () => {
+  const challenge = async (pap: ReturnType<typeof setup>['pap'], username = 'carol') => {
+    const answer = await pap(username, 'carol-pw');
+    assert.equal(answer.code, Code.AccessChallenge);
+    const state = getAttribute(answer, Attr.State);
+    assert.ok(state !== undefined && state.length > 0, 'a State');
+    return state;
+  };
+
+  test('no code in the password: Access-Challenge with the prompt and a State; the code with that State continues the run', async () => {
+    const { core, pap, logs } = setup();
+    const answer = await pap('carol', 'carol-pw');
+    assert.equal(answer.code, Code.AccessChallenge);
+    assert.deepEqual(answer.attributes.map((a) => a.type), [Attr.MessageAuthenticator, Attr.ReplyMessage, Attr.State]);
+    assert.equal(getAttribute(answer, Attr.ReplyMessage)?.toString(), MFA_CODE_PROMPT);
+    const state = getAttribute(answer, Attr.State)!;
+    assert.equal(core.calls.checkRadiusAccess, 0, 'no access check before the code');
+
+    const accepted = await pap('carol', '123456', [stateAttribute(state)]);
+    assert.equal(accepted.code, Code.AccessAccept);
+    assert.equal(core.calls.execute, 1, 'one flow run, resumed');
+    assert.equal(core.calls.resume, 1);
+    assert.equal(core.calls.checkRadiusAccess, 1);
+    assert.deepEqual(core.flowRuns.map((r) => r.outcome), [
+      { passed: false, reason: 'code_required', detail: 'waiting for a code' },
+      { passed: true },
+    ]);
+
+    const results = logs.lines.filter((l) => l.includes('"event":"Radius Request"')).map((l) => (JSON.parse(l) as { result: string }).result);
+    assert.deepEqual(results, ['challenge', 'accept']);
+    assert.deepEqual(logs.leaked([SECRET, 'carol-pw', '123456', state.toString('latin1'), state.toString('hex')]), []);
+  });
+
+  test('a State is usable once; an unknown State is refused without asking the core', async () => {
+    const { core, pap, rejected } = setup();
+    const state = await challenge(pap);
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessAccept);
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal((await pap('carol', '123456', [stateAttribute(Buffer.from('never-issued'))])).code, Code.AccessReject);
+    assert.equal(await rejected('mfa_unknown_state'), 2);
+    assert.equal(core.calls.resume, 1);
+  });
+
+  test('a wrong code, another User-Name, a core error while resuming: Access-Reject, and the State is gone', async () => {
+    const { core, pap, rejected } = setup();
+    let state = await challenge(pap);
+    assert.equal((await pap('carol', '654321', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal(await rejected('flow_error'), 1);
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessReject, 'no second try on one State');
+    assert.equal(await rejected('mfa_unknown_state'), 1);
+
+    state = await challenge(pap);
+    assert.equal((await pap('alice', '123456', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal(await rejected('mfa_state_mismatch'), 1);
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal(await rejected('mfa_unknown_state'), 2);
+
+    state = await challenge(pap);
+    core.failNext('resume');
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal(await rejected('flow_error'), 2);
+
+    state = await challenge(pap);
+    core.failNext('checkRadiusAccess');
+    assert.equal((await pap('carol', '123456', [stateAttribute(state)])).code, Code.AccessReject);
+    assert.equal(await rejected('access_check_fail'), 1);
+  });
+
+  test('MFA support off: no challenge, the password answers the prompt as before', async () => {
+    const { core, pap } = setup({ mfaSupport: false });
+    assert.equal((await pap('carol', 'carol-pw')).code, Code.AccessReject);
+    assert.equal(core.calls.resume, 0);
+  });
 });
