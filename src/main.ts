@@ -18,6 +18,7 @@ import { MetricsRegistry } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
 import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
+import { parseForwardedDatagram, type RadiusRouting } from './listeners/radius/routing.js';
 import { startOutpost } from './run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
@@ -159,12 +160,14 @@ async function run(config: OutpostConfig): Promise<number> {
   try {
     if (config.core !== undefined) {
       const bindShare = channel === undefined ? undefined : workerBindShare(channel);
+      const radiusRouting = channel === undefined || slot === undefined ? undefined : workerRadiusRouting(channel, slot, config.workers);
       const outpost = await startOutpost(config, {
         logRoot,
         registry,
         timers,
         signal: shutdown.signal,
         ...(bindShare !== undefined ? { bindShare } : {}),
+        ...(radiusRouting !== undefined ? { radiusRouting } : {}),
       });
       refresh = () => void outpost.refresh('signal');
       running = outpost;
@@ -210,6 +213,21 @@ function workerBindShare(channel: WorkerChannel): BindShare | undefined {
       channel.peers.subscribe(topic, (payload) => {
         const bind = parseSharedBind(payload);
         if (bind !== undefined) onBind(bind);
+      }),
+  };
+}
+
+/** RADIUS datagrams routed between the workers by the slot their State names, over the channel to the primary. */
+function workerRadiusRouting(channel: WorkerChannel, slot: number, workers: number): RadiusRouting {
+  const topic = 'radius.datagram';
+  return {
+    slot,
+    workers,
+    forward: (owner, datagram) => channel.peers.sendTo(owner, topic, datagram),
+    subscribe: (onDatagram) =>
+      channel.peers.subscribe(topic, (payload) => {
+        const datagram = parseForwardedDatagram(payload);
+        if (datagram !== undefined) onDatagram(datagram);
       }),
   };
 }

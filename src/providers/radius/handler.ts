@@ -65,6 +65,8 @@ export interface RadiusHandlerDeps {
   timeoutMs: number;
   logger: Logger;
   metrics: RadiusMetrics;
+  /** The State of a new conversation; with several workers it names this worker. By default newStateValue(). */
+  newState?: () => Buffer;
 }
 
 type AccessOutcome = EapAuthOutcome;
@@ -82,9 +84,11 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
   readonly #deps: RadiusHandlerDeps;
   readonly #eapServer = new EapServer();
+  readonly #newState: () => Buffer;
 
   constructor(deps: RadiusHandlerDeps) {
     this.#deps = deps;
+    this.#newState = deps.newState ?? (() => newStateValue());
   }
 
   /** Ends every EAP conversation (the module stops). */
@@ -161,7 +165,7 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
       state: getState(packet),
       framedMtu: mtu === undefined ? undefined : integerValue(mtu, 'Framed-MTU'),
       authenticate: (credentials) => this.#authorize(request, credentials),
-      newState: () => newStateValue(),
+      newState: this.#newState,
     });
     switch (answer.kind) {
       case 'discard':
