@@ -237,7 +237,15 @@ async function runPrimary(config: OutpostConfig): Promise<number> {
   const logRoot = new LogRoot({ level: config.logLevel });
   const log = logRoot.child('authentik.outpost');
   const registry = new MetricsRegistry({ processMetrics: true });
-  const supervisor = new WorkerSupervisor({ workers: config.workers, logger: logRoot.child('authentik.outpost.cluster') });
+  const relayDrops = registry.counter({
+    name: 'ak_outpost_worker_messages_dropped_total',
+    help: 'Messages for one worker (RADIUS datagrams routed by State) the supervisor dropped: too many in flight',
+  });
+  const supervisor = new WorkerSupervisor({
+    workers: config.workers,
+    logger: logRoot.child('authentik.outpost.cluster'),
+    onRelayDrop: () => relayDrops.inc({}),
+  });
   const metricsServer = await startMetricsServer({
     addresses: config.listen.metrics,
     socketPath: config.metricsSocketPath,

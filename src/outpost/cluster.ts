@@ -186,6 +186,7 @@ export class WorkerSupervisor {
     slot.restartTimer = undefined;
     slot.ready = false;
     slot.startedAt = Date.now();
+    slot.relaysInFlight = 0;
     const worker = this.#fork(slot.index);
     slot.worker = worker;
     worker.on('message', (message: unknown) => {
@@ -254,8 +255,12 @@ export class WorkerSupervisor {
     const worker = slot.worker;
     if (worker === undefined || !worker.isConnected() || slot.relaysInFlight >= CONTROL_LIMITS.workerRelaysInFlight) return false;
     slot.relaysInFlight++;
+    // A late callback of a worker that was replaced meanwhile counts for nothing.
+    const written = (): void => {
+      if (slot.worker === worker) slot.relaysInFlight--;
+    };
     try {
-      worker.send(message, () => slot.relaysInFlight--);
+      worker.send(message, written);
       return true;
     } catch {
       slot.relaysInFlight--;
