@@ -38,22 +38,18 @@ export const assertKeysMatch = (output: string): void => {
   assert.match(output, /MPPE keys OK: 1 {2}mismatch: 0/, output.slice(-3000));
 };
 
-/** EAP-TTLS with inner PAP as `identity`. */
-export const ttlsPap = (identity: string, password: string, phase1: string): string[] => [
-  'eap=TTLS',
+/** A tunnelled method (TTLS, PEAP) with a cleartext inner password, as `identity`. */
+const tunnelled = (eap: string, identity: string, password: string, phase2: string, phase1: string): string[] => [
+  `eap=${eap}`,
   `identity="${identity}"`,
   'anonymous_identity="anonymous"',
   `password="${password}"`,
-  'phase2="auth=PAP"',
+  `phase2="${phase2}"`,
   `phase1="${phase1}"`,
 ];
 
-/** PEAPv0 with inner EAP-GTC as `identity`. */
-export const peapGtc = (identity: string, password: string, phase1: string): string[] => [
-  'eap=PEAP',
-  `identity="${identity}"`,
-  'anonymous_identity="anonymous"',
-  `password="${password}"`,
-  'phase2="auth=GTC"',
-  `phase1="peapver=0 ${phase1}"`,
-];
+export const ttlsPap = (identity: string, password: string, phase1: string): string[] => tunnelled('TTLS', identity, password, 'auth=PAP', phase1);
+
+/** PEAPv0 with inner EAP-GTC. */
+export const peapGtc = (identity: string, password: string, phase1: string): string[] =>
+  tunnelled('PEAP', identity, password, 'auth=GTC', `peapver=0 ${phase1}`);
