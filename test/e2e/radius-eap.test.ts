@@ -153,18 +153,3 @@ describe('EAP-TLS with eapol_test', () => {
     assert.match(result.output, /EAP: Received EAP-Failure/);
   });
 });
-
-test('a provider with EAP under AUTHENTIK_WORKERS > 1 is warned about (conversations are per worker)', async () => {
-  const stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, env: { AUTHENTIK_WORKERS: '2' } });
-  try {
-    assert.ok(stack.logs.lines.some((l) => l.includes('EAP with more than one worker')), 'warned');
-  } finally {
-    await stack.stop();
-  }
-  const single = await startStack({ token: RADIUS_OUTPOST_TOKEN });
-  try {
-    assert.ok(!single.logs.lines.some((l) => l.includes('EAP with more than one worker')), 'not warned with one worker');
-  } finally {
-    await single.stop();
-  }
-});
