@@ -18,6 +18,7 @@ import { MetricsRegistry } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
 import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
+import { parseForwardedDatagram, type RadiusRouting } from './listeners/radius/routing.js';
 import { startOutpost } from './run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
@@ -159,12 +160,14 @@ async function run(config: OutpostConfig): Promise<number> {
   try {
     if (config.core !== undefined) {
       const bindShare = channel === undefined ? undefined : workerBindShare(channel);
+      const radiusRouting = channel === undefined || slot === undefined ? undefined : workerRadiusRouting(channel, slot, config.workers);
       const outpost = await startOutpost(config, {
         logRoot,
         registry,
         timers,
         signal: shutdown.signal,
         ...(bindShare !== undefined ? { bindShare } : {}),
+        ...(radiusRouting !== undefined ? { radiusRouting } : {}),
       });
       refresh = () => void outpost.refresh('signal');
       running = outpost;
@@ -214,12 +217,35 @@ function workerBindShare(channel: WorkerChannel): BindShare | undefined {
   };
 }
 
+/** RADIUS datagrams routed between the workers by the slot their State names, over the channel to the primary. */
+function workerRadiusRouting(channel: WorkerChannel, slot: number, workers: number): RadiusRouting {
+  const topic = 'radius.datagram';
+  return {
+    slot,
+    workers,
+    forward: (owner, datagram) => channel.peers.sendTo(owner, topic, datagram),
+    subscribe: (onDatagram) =>
+      channel.peers.subscribe(topic, (payload) => {
+        const datagram = parseForwardedDatagram(payload);
+        if (datagram !== undefined) onDatagram(datagram);
+      }),
+  };
+}
+
 /** AUTHENTIK_WORKERS > 1: the primary forks the workers and serves metrics and health for all of them. */
 async function runPrimary(config: OutpostConfig): Promise<number> {
   const logRoot = new LogRoot({ level: config.logLevel });
   const log = logRoot.child('authentik.outpost');
   const registry = new MetricsRegistry({ processMetrics: true });
-  const supervisor = new WorkerSupervisor({ workers: config.workers, logger: logRoot.child('authentik.outpost.cluster') });
+  const relayDrops = registry.counter({
+    name: 'ak_outpost_worker_messages_dropped_total',
+    help: 'Messages for one worker (RADIUS datagrams routed by State) the supervisor dropped: too many in flight',
+  });
+  const supervisor = new WorkerSupervisor({
+    workers: config.workers,
+    logger: logRoot.child('authentik.outpost.cluster'),
+    onRelayDrop: () => relayDrops.inc({}),
+  });
   const metricsServer = await startMetricsServer({
     addresses: config.listen.metrics,
     socketPath: config.metricsSocketPath,

@@ -15,6 +15,7 @@ import { OutpostController, type ControllerOptions } from './outpost/controller.
 import type { ModuleFactories, RefreshReason } from './outpost/module.js';
 import { moduleFactories } from './providers/modules.js';
 import type { BindShare } from './providers/ldap/bind-share.js';
+import type { RadiusRouting } from './listeners/radius/routing.js';
 
 export interface OutpostRunDeps {
   logRoot: LogRoot;
@@ -26,6 +27,8 @@ export interface OutpostRunDeps {
   moduleFactories?: ModuleFactories;
   /** Cluster workers only: verified LDAP binds shared with the sibling workers. */
   bindShare?: BindShare;
+  /** Cluster workers only: RADIUS requests routed to the worker holding their conversation. */
+  radiusRouting?: RadiusRouting;
   /** Aborting it stops the outpost, also while start-up still retries the core. */
   signal?: AbortSignal;
   /** Controller tuning (tests, demo). */
@@ -71,7 +74,15 @@ export async function startOutpost(config: OutpostConfig, deps: OutpostRunDeps):
     logRoot,
     registry,
     moduleFactories:
-      deps.moduleFactories ?? moduleFactories({ config, logRoot, registry, timers: deps.timers, ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}) }),
+      deps.moduleFactories ??
+      moduleFactories({
+        config,
+        logRoot,
+        registry,
+        timers: deps.timers,
+        ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}),
+        ...(deps.radiusRouting !== undefined ? { radiusRouting: deps.radiusRouting } : {}),
+      }),
     version: AUTHENTIK_VERSION,
     buildHash: config.buildHash,
     userAgent: USER_AGENT,

@@ -37,6 +37,11 @@ export const CONTROL_LIMITS = Object.freeze({
   workerStableAfterMs: 60_000,
   /** How long the primary waits for a worker's metrics answer before leaving it out of a scrape. */
   workerMetricsTimeoutMs: 2_000,
+  /**
+   * Messages for one worker (a RADIUS datagram routed to the worker holding its EAP conversation) written to a
+   * process channel and not yet flushed, per hop (sending worker, primary to each worker); more are dropped and counted.
+   */
+  workerRelaysInFlight: 256,
 });
 
 /** Validation of the environment (src/config/env.ts). */

@@ -7,6 +7,9 @@
  * Why processes: one Node thread serves every LDAP connection; a second core needs a second event loop, and
  * worker threads can neither share a listening socket (Node 20) nor the directory's object graph. The price is
  * one directory copy per worker, so the default stays 1.
+ *
+ * Workers talk to each other through the primary, which only relays: to all (publish) or to one slot (sendTo, used
+ * to route a RADIUS datagram to the worker holding its conversation), with a cap on messages in flight per hop.
  */
 import { Buffer } from 'node:buffer';
 import cluster, { type Worker } from 'node:cluster';
@@ -23,17 +26,25 @@ export const BIND_KEY_ENV = 'AKO_BIND_CACHE_KEY';
 
 /** A message one worker publishes to all its siblings (e.g. a verified bind), relayed by the primary. */
 type PeerMessage = { t: 'peer'; topic: string; payload: unknown };
+/** A message for one worker slot; the primary hands it over as a PeerMessage. */
+type DirectMessage = { t: 'direct'; to: number; topic: string; payload: unknown };
 type ToWorker = { t: 'metrics'; id: number } | { t: 'refresh' } | PeerMessage;
-type ToPrimary = { t: 'ready' } | { t: 'metrics'; id: number; families: unknown } | PeerMessage;
+type ToPrimary = { t: 'ready' } | { t: 'metrics'; id: number; families: unknown } | PeerMessage | DirectMessage;
+
+const MAX_TOPIC_LENGTH = 64;
 
 function isPeerMessage(m: Record<string, unknown>): boolean {
-  return m['t'] === 'peer' && typeof m['topic'] === 'string' && m['topic'].length <= 64;
+  return m['t'] === 'peer' && typeof m['topic'] === 'string' && m['topic'].length <= MAX_TOPIC_LENGTH;
+}
+
+function isDirectMessage(m: Record<string, unknown>): boolean {
+  return m['t'] === 'direct' && Number.isSafeInteger(m['to']) && typeof m['topic'] === 'string' && m['topic'].length <= MAX_TOPIC_LENGTH;
 }
 
 function isToPrimary(value: unknown): value is ToPrimary {
   if (typeof value !== 'object' || value === null) return false;
   const m = value as Record<string, unknown>;
-  return m['t'] === 'ready' || (m['t'] === 'metrics' && typeof m['id'] === 'number') || isPeerMessage(m);
+  return m['t'] === 'ready' || (m['t'] === 'metrics' && typeof m['id'] === 'number') || isPeerMessage(m) || isDirectMessage(m);
 }
 
 function isToWorker(value: unknown): value is ToWorker {
@@ -45,6 +56,11 @@ function isToWorker(value: unknown): value is ToWorker {
 /** Publish/subscribe between the workers of one primary. */
 export interface PeerBus {
   publish(topic: string, payload: unknown): void;
+  /**
+   * Delivers to the subscribers of `topic` in worker `slot`, or back in this worker when that slot is not serving
+   * (so the message is handled once, somewhere). False when it was dropped here: too many still in flight.
+   */
+  sendTo(slot: number, topic: string, payload: unknown): boolean;
   /** Returns a function that unsubscribes. */
   subscribe(topic: string, onMessage: (payload: unknown) => void): () => void;
 }
@@ -57,6 +73,8 @@ interface Slot {
   startedAt: number;
   restartDelayMs: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** Directed messages handed to this worker's channel and not yet written. */
+  relaysInFlight: number;
 }
 
 export interface SupervisorOptions {
@@ -67,6 +85,8 @@ export interface SupervisorOptions {
   restartInitialMs?: number;
   restartMaxMs?: number;
   metricsTimeoutMs?: number;
+  /** A directed message dropped by the primary (its target's and its sender's channels both full or gone). */
+  onRelayDrop?: () => void;
 }
 
 /** The primary's side: forks, watches and restarts the workers. */
@@ -77,6 +97,7 @@ export class WorkerSupervisor {
   readonly #restartInitialMs: number;
   readonly #restartMaxMs: number;
   readonly #metricsTimeoutMs: number;
+  readonly #onRelayDrop: (() => void) | undefined;
   readonly #pendingMetrics = new Map<number, (families: MetricFamily[] | undefined) => void>();
   #nextMetricsId = 1;
   #stopping = false;
@@ -96,6 +117,7 @@ export class WorkerSupervisor {
     this.#restartInitialMs = options.restartInitialMs ?? CONTROL_LIMITS.workerRestartInitialMs;
     this.#restartMaxMs = options.restartMaxMs ?? CONTROL_LIMITS.workerRestartMaxMs;
     this.#metricsTimeoutMs = options.metricsTimeoutMs ?? CONTROL_LIMITS.workerMetricsTimeoutMs;
+    this.#onRelayDrop = options.onRelayDrop;
     this.#slots = Array.from({ length: options.workers }, (_, i) => ({
       index: i + 1,
       worker: undefined,
@@ -104,6 +126,7 @@ export class WorkerSupervisor {
       startedAt: 0,
       restartDelayMs: this.#restartInitialMs,
       restartTimer: undefined,
+      relaysInFlight: 0,
     }));
   }
 
@@ -163,6 +186,7 @@ export class WorkerSupervisor {
     slot.restartTimer = undefined;
     slot.ready = false;
     slot.startedAt = Date.now();
+    slot.relaysInFlight = 0;
     const worker = this.#fork(slot.index);
     slot.worker = worker;
     worker.on('message', (message: unknown) => {
@@ -178,6 +202,12 @@ export class WorkerSupervisor {
         }
       } else if (message.t === 'metrics') {
         this.#pendingMetrics.get(message.id)?.(parseMetricFamilies(message.families));
+      } else if (message.t === 'direct') {
+        const delivered: PeerMessage = { t: 'peer', topic: message.topic, payload: message.payload };
+        const target = this.#slots[message.to - 1];
+        // A target that is gone or not serving yet: back to the sender, which handles the message itself.
+        const relayed = (target !== undefined && target.ready && this.#relay(target, delivered)) || this.#relay(slot, delivered);
+        if (!relayed) this.#onRelayDrop?.();
       } else {
         for (const other of this.#slots) if (other !== slot && other.ready) this.#send(other, message);
       }
@@ -220,6 +250,24 @@ export class WorkerSupervisor {
     });
   }
 
+  /** Sends a directed message unless too many to that worker are still unwritten. */
+  #relay(slot: Slot, message: PeerMessage): boolean {
+    const worker = slot.worker;
+    if (worker === undefined || !worker.isConnected() || slot.relaysInFlight >= CONTROL_LIMITS.workerRelaysInFlight) return false;
+    slot.relaysInFlight++;
+    // A late callback of a worker that was replaced meanwhile counts for nothing.
+    const written = (): void => {
+      if (slot.worker === worker) slot.relaysInFlight--;
+    };
+    try {
+      worker.send(message, written);
+      return true;
+    } catch {
+      slot.relaysInFlight--;
+      return false;
+    }
+  }
+
   #send(slot: Slot, message: ToWorker): boolean {
     const worker = slot.worker;
     if (worker === undefined || !worker.isConnected()) return false;
@@ -253,6 +301,18 @@ export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChan
   const send = (message: ToPrimary): void => {
     if (process.connected) process.send?.(message);
   };
+  let directInFlight = 0;
+  const sendTo = (to: number, topic: string, payload: unknown): boolean => {
+    if (!process.connected || process.send === undefined || directInFlight >= CONTROL_LIMITS.workerRelaysInFlight) return false;
+    directInFlight++;
+    try {
+      process.send({ t: 'direct', to, topic, payload } satisfies DirectMessage, undefined, {}, () => directInFlight--);
+      return true;
+    } catch {
+      directInFlight--;
+      return false;
+    }
+  };
   const onMessage = (message: unknown): void => {
     if (!isToWorker(message)) return;
     if (message.t === 'refresh') {
@@ -272,6 +332,7 @@ export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChan
     ready: () => send({ t: 'ready' }),
     peers: {
       publish: (topic, payload) => send({ t: 'peer', topic, payload }),
+      sendTo,
       subscribe: (topic, onPeer) => {
         let set = subscribers.get(topic);
         if (set === undefined) subscribers.set(topic, (set = new Set()));

@@ -10,6 +10,7 @@ import type { ModuleFactories } from '../outpost/module.js';
 import { LdapModule } from './ldap/module.js';
 import type { BindShare } from './ldap/bind-share.js';
 import { RadiusModule } from './radius/module.js';
+import type { RadiusRouting } from '../listeners/radius/routing.js';
 
 /** Process-wide things a module may need beyond its ModuleContext. */
 export interface ModuleDeps {
@@ -19,11 +20,13 @@ export interface ModuleDeps {
   timers: CoarseTimers;
   /** Cluster workers only: verified LDAP binds shared with the sibling workers. */
   bindShare?: BindShare;
+  /** Cluster workers only: RADIUS requests routed to the worker holding their conversation. */
+  radiusRouting?: RadiusRouting;
 }
 
 export function moduleFactories(deps: ModuleDeps): ModuleFactories {
   return {
     ldap: (ctx) => new LdapModule(ctx, { config: deps.config, timers: deps.timers, ...(deps.bindShare !== undefined ? { bindShare: deps.bindShare } : {}) }),
-    radius: (ctx) => new RadiusModule(ctx, { config: deps.config }),
+    radius: (ctx) => new RadiusModule(ctx, { config: deps.config, ...(deps.radiusRouting !== undefined ? { routing: deps.radiusRouting } : {}) }),
   };
 }

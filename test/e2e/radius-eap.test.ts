@@ -10,36 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { createCertificatePem, generateKeyPairSync } from '../../src/lib/x509.js';
-import { run } from '../helpers/cli.js';
-import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/directories.js';
+import { RADIUS_OUTPOST_TOKEN, testDirectory } from '../helpers/directories.js';
+import { assertKeysMatch, eapolRunner, peapGtc, TLS12, TLS13, ttlsPap } from '../helpers/eapol.js';
 import { metricSum } from '../helpers/metrics-text.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-const EAPOL_TEST = 'eapol_test';
-const TLS12 = 'tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=0 tls_disable_tlsv1_3=1';
-const TLS13 = 'tls_disable_tlsv1_0=1 tls_disable_tlsv1_1=1 tls_disable_tlsv1_2=1 tls_disable_tlsv1_3=0';
-
-interface EapolResult {
-  success: boolean;
-  output: string;
-}
-
-/** Runs eapol_test conversations against a stack, one config file each, in `dir`. */
-function eapolRunner(stack: () => Stack, dir: () => string): (lines: readonly string[], extraArgs?: readonly string[]) => Promise<EapolResult> {
-  let runs = 0;
-  return async (lines, extraArgs = []) => {
-    const conf = join(dir(), `eapol-${runs++}.conf`);
-    writeFileSync(conf, `network={\n  key_mgmt=WPA-EAP\n  ca_cert="${stack().caPath}"\n${lines.map((l) => `  ${l}\n`).join('')}}\n`);
-    const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(stack().radiusPort), '-s', RADIUS_SECRET, '-t', '10', ...extraArgs];
-    const result = await run(EAPOL_TEST, args, {}, 30_000);
-    const output = result.stdout + result.stderr;
-    return { success: result.code === 0 && /^SUCCESS$/m.test(output), output };
-  };
-}
-
-const assertKeysMatch = (output: string): void => {
-  assert.match(output, /MPPE keys OK: 1 {2}mismatch: 0/, output.slice(-3000));
-};
 const assertTlsVersion = (output: string, version: string): void => {
   assert.match(output, new RegExp(`SSL: Using TLS version ${version.replace('.', '\\.')}\\b`), output.slice(-3000));
 };
@@ -58,14 +33,7 @@ describe('EAP over RADIUS with eapol_test', () => {
 
   const eapol = eapolRunner(() => stack, () => dir);
 
-  const ttls = (password: string, phase1: string): string[] => [
-    'eap=TTLS',
-    'identity="alice"',
-    'anonymous_identity="anonymous"',
-    `password="${password}"`,
-    'phase2="auth=PAP"',
-    `phase1="${phase1}"`,
-  ];
+  const ttls = (password: string, phase1: string): string[] => ttlsPap('alice', password, phase1);
 
   for (const [version, phase1] of [['TLSv1.2', TLS12], ['TLSv1.3', TLS13]] as const) {
     test(`EAP-TTLS/PAP over ${version}: SUCCESS and the MPPE keys match eapol_test's MSK`, async () => {
@@ -76,14 +44,7 @@ describe('EAP over RADIUS with eapol_test', () => {
     });
   }
 
-  const peap = (password: string, phase1: string): string[] => [
-    'eap=PEAP',
-    'identity="alice"',
-    'anonymous_identity="anonymous"',
-    `password="${password}"`,
-    'phase2="auth=GTC"',
-    `phase1="peapver=0 ${phase1}"`,
-  ];
+  const peap = (password: string, phase1: string): string[] => peapGtc('alice', password, phase1);
 
   for (const [version, phase1] of [['TLSv1.2', TLS12], ['TLSv1.3', TLS13]] as const) {
     test(`PEAPv0/GTC over ${version} (after a Nak of TTLS): SUCCESS and matching MPPE keys`, async () => {
@@ -191,19 +152,4 @@ describe('EAP-TLS with eapol_test', () => {
     assert.equal(result.success, false);
     assert.match(result.output, /EAP: Received EAP-Failure/);
   });
-});
-
-test('a provider with EAP under AUTHENTIK_WORKERS > 1 is warned about (conversations are per worker)', async () => {
-  const stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, env: { AUTHENTIK_WORKERS: '2' } });
-  try {
-    assert.ok(stack.logs.lines.some((l) => l.includes('EAP with more than one worker')), 'warned');
-  } finally {
-    await stack.stop();
-  }
-  const single = await startStack({ token: RADIUS_OUTPOST_TOKEN });
-  try {
-    assert.ok(!single.logs.lines.some((l) => l.includes('EAP with more than one worker')), 'not warned with one worker');
-  } finally {
-    await single.stop();
-  }
 });

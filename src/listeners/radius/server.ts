@@ -3,7 +3,8 @@
  * handler sees it: size, the client (shared secret) by source address, decoding, the code the port serves, the
  * Request Authenticator of Accounting-Request, the Message-Authenticator policy, retransmissions, and the cap on
  * requests in progress. Anything refused is dropped without an answer (the NAS times out), counted by reason.
- * Status-Server is answered here (RFC 5997): it needs nothing but the secret.
+ * Status-Server is answered here (RFC 5997): it needs nothing but the secret. With several workers, an
+ * Access-Request whose State another worker issued is routed to that worker after the intake (routing.ts).
  */
 import type { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
@@ -26,6 +27,7 @@ import {
 } from '../../protocol/radius/index.js';
 import type { ClientTable } from './clients.js';
 import { DuplicateCache, requestKey, type Answer } from './duplicates.js';
+import { forwardTarget, type ForwardedDatagram, type RadiusRouting } from './routing.js';
 
 export interface RadiusClient {
   readonly secret: Secret;
@@ -58,7 +60,9 @@ export type RadiusDropReason =
   | 'bad_request_authenticator'
   | 'bad_message_authenticator'
   | 'missing_message_authenticator'
-  | 'overload';
+  | 'overload'
+  /** Routing to the worker holding the conversation failed: too many routed datagrams in flight. */
+  | 'forward_overload';
 
 export interface RadiusListenerOptions<T extends RadiusClient> {
   handler: RadiusHandler<T>;
@@ -67,6 +71,10 @@ export interface RadiusListenerOptions<T extends RadiusClient> {
   requireMessageAuthenticator: MessageAuthenticatorPolicy;
   logger: Logger;
   onDrop?: (reason: RadiusDropReason, service: RadiusService) => void;
+  /** AUTHENTIK_WORKERS > 1: the channel to the sibling workers. */
+  routing?: RadiusRouting;
+  /** A datagram was routed to the worker holding its conversation. */
+  onForward?: (service: RadiusService) => void;
   maxInProgress?: number;
   duplicateCacheMs?: number;
   duplicateCacheEntries?: number;
@@ -86,6 +94,16 @@ const SERVED: Readonly<Record<RadiusService, ReadonlySet<number>>> = {
 
 const MAPPED_V4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
+interface ServiceSocket {
+  readonly socket: dgram.Socket;
+  readonly service: RadiusService;
+}
+
+interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
 export class RadiusListener<T extends RadiusClient> {
   readonly #options: RadiusListenerOptions<T>;
   readonly #log: Logger;
@@ -93,7 +111,9 @@ export class RadiusListener<T extends RadiusClient> {
   readonly #duplicates: DuplicateCache;
   /** Addresses that sent a valid Message-Authenticator (policy 'auto'), oldest first. */
   readonly #maClients = new Set<string>();
-  readonly #sockets: dgram.Socket[] = [];
+  /** In listen order: a routed datagram names its socket by index. */
+  readonly #sockets: ServiceSocket[] = [];
+  readonly #unsubscribeRouting: (() => void) | undefined;
   readonly #bound: BoundRadiusSocket[] = [];
   readonly #warned = new Set<string>();
   #warnedFor: ClientTable<T> | undefined;
@@ -108,6 +128,7 @@ export class RadiusListener<T extends RadiusClient> {
       ttlMs: options.duplicateCacheMs ?? RADIUS_LIMITS.duplicateCacheMs,
       maxEntries: options.duplicateCacheEntries ?? RADIUS_LIMITS.duplicateCacheEntries,
     });
+    this.#unsubscribeRouting = options.routing?.subscribe((routed) => this.#receiveRouted(routed));
   }
 
   get boundSockets(): readonly BoundRadiusSocket[] {
@@ -133,8 +154,9 @@ export class RadiusListener<T extends RadiusClient> {
       });
     });
     socket.on('error', (err) => this.#log.error({ err: { name: err.name, message: err.message } }, 'RADIUS socket error'));
-    socket.on('message', (datagram, rinfo) => this.#receive(socket, service, datagram, rinfo));
-    this.#sockets.push(socket);
+    const index = this.#sockets.length;
+    socket.on('message', (datagram, rinfo) => this.#receive(index, datagram, rinfo, false));
+    this.#sockets.push({ socket, service });
     const address = socket.address();
     const bound = { service, address: address.address, port: address.port };
     this.#bound.push(bound);
@@ -144,7 +166,8 @@ export class RadiusListener<T extends RadiusClient> {
   /** Stops reading; answers still being computed are not sent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.#unsubscribeRouting?.();
+    await Promise.all(this.#sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
     this.#sockets.length = 0;
   }
 
@@ -152,7 +175,14 @@ export class RadiusListener<T extends RadiusClient> {
     this.#options.onDrop?.(reason, service);
   }
 
-  #receive(socket: dgram.Socket, service: RadiusService, datagram: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** A datagram another worker received for a conversation of this one: the same intake, never routed again. */
+  #receiveRouted(routed: ForwardedDatagram): void {
+    if (routed.socket >= this.#sockets.length) return;
+    this.#receive(routed.socket, routed.datagram, routed, true);
+  }
+
+  #receive(index: number, datagram: Buffer, rinfo: Peer, routed: boolean): void {
+    const { socket, service } = this.#sockets[index]!;
     if (this.#closed) return;
     if (datagram.length > RADIUS_LIMITS.maxDatagramBytes) return this.#drop('oversize', service);
     const address = rinfo.address.replace(MAPPED_V4, '$1');
@@ -186,6 +216,14 @@ export class RadiusListener<T extends RadiusClient> {
       return this.#drop('missing_message_authenticator', service);
     }
     if (ma === 'valid' && packet.code === Code.AccessRequest) this.#rememberMaClient(address);
+
+    const routing = routed ? undefined : this.#options.routing;
+    const owner = routing === undefined ? undefined : forwardTarget(packet, routing.slot, routing.workers);
+    if (routing !== undefined && owner !== undefined) {
+      if (!routing.forward(owner, { socket: index, address: rinfo.address, port: rinfo.port, datagram })) return this.#drop('forward_overload', service);
+      this.#options.onForward?.(service);
+      return;
+    }
 
     const source: RadiusSource = { address, port: rinfo.port };
     const send = (answer: Answer): void => {

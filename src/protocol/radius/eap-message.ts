@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
+import { CONTROL_LIMITS } from '../../config/limits.js';
 import { Attr } from './dictionary.js';
 import { MAX_VALUE_BYTES, RadiusDecodeError, RadiusEncodeError, getAttribute, type RadiusAttribute, type RadiusPacket } from './packet.js';
 
@@ -34,9 +35,26 @@ export function joinEapMessage(packet: RadiusPacket): Buffer | undefined {
   return Buffer.concat(attributes.slice(first, end).map((a) => a.value));
 }
 
-/** A new State value: 16 printable characters (base64url of 12 random octets), as the reference does. */
-export function newStateValue(random: (size: number) => Buffer = randomBytes): Buffer {
-  return Buffer.from(random(12).subarray(0, 12).toString('base64url'), 'latin1');
+/**
+ * A new State value: 16 printable characters (base64url of 12 random octets), as the reference does. With
+ * AUTHENTIK_WORKERS > 1 an octet naming the issuing worker's slot (1..16) goes first, so a later request
+ * carrying the State can be routed to the worker holding the conversation; the random characters never read as one.
+ */
+export function newStateValue(ownerSlot?: number, random: (size: number) => Buffer = randomBytes): Buffer {
+  const token = Buffer.from(random(12).subarray(0, 12).toString('base64url'), 'latin1');
+  if (ownerSlot === undefined) return token;
+  if (!isOwnerSlot(ownerSlot)) throw new RadiusEncodeError(`worker slot ${ownerSlot} outside 1..${CONTROL_LIMITS.maxWorkers}`);
+  return Buffer.concat([Buffer.of(ownerSlot), token]);
+}
+
+/** The worker slot a State names, or undefined for a State of a single process (or not ours at all). */
+export function stateOwner(state: Buffer): number | undefined {
+  const first = state[0];
+  return state.length > 1 && first !== undefined && isOwnerSlot(first) ? first : undefined;
+}
+
+function isOwnerSlot(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= CONTROL_LIMITS.maxWorkers;
 }
 
 export function stateAttribute(value: Buffer): RadiusAttribute {

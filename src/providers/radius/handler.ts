@@ -72,6 +72,8 @@ export interface RadiusHandlerDeps {
   timeoutMs: number;
   logger: Logger;
   metrics: RadiusMetrics;
+  /** The State of a new conversation; with several workers it names this worker. By default newStateValue(). */
+  newState?: () => Buffer;
 }
 
 type AccessOutcome = EapAuthOutcome;
@@ -95,9 +97,12 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
   readonly #deps: RadiusHandlerDeps;
   readonly #eapServer = new EapServer();
   readonly #pausedRuns = new PausedRuns();
+  /** The one place States are made: EAP conversations and MFA challenges share their format and routing. */
+  readonly #newState: () => Buffer;
 
   constructor(deps: RadiusHandlerDeps) {
     this.#deps = deps;
+    this.#newState = deps.newState ?? (() => newStateValue());
   }
 
   /** Ends every EAP conversation and paused MFA run (the module stops). */
@@ -187,11 +192,6 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     return papReply(flow.passed ? await this.#checkAccess(run.attempt, client.config) : { accepted: false, reason: 'flow_error' }, username);
   }
 
-  /** The one place States are made (EAP conversations and MFA challenges share their format). */
-  #newState(): Buffer {
-    return newStateValue();
-  }
-
   /** One EAP round trip: an Access-Challenge with the next request, or the end of the conversation. */
   async #eap(request: RadiusRequest<RadiusProvider>, eap: Buffer): Promise<AccessReply | undefined> {
     const { packet, client } = request;
@@ -203,7 +203,7 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
       state: getState(packet),
       framedMtu: mtu === undefined ? undefined : integerValue(mtu, 'Framed-MTU'),
       authenticate: (credentials) => this.#authorize(request, credentials),
-      newState: () => this.#newState(),
+      newState: this.#newState,
     });
     switch (answer.kind) {
       case 'discard':

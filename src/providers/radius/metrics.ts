@@ -6,6 +6,7 @@ export interface RadiusMetrics {
   rejected: Counter<'outpost_name' | 'reason' | 'app'>;
   dropped: Counter<'outpost_name' | 'service' | 'reason'>;
   accounting: Counter<'outpost_name' | 'app'>;
+  forwarded: Counter<'outpost_name' | 'service'>;
 }
 
 export function radiusMetrics(registry: MetricsRegistry): RadiusMetrics {
@@ -29,6 +30,11 @@ export function radiusMetrics(registry: MetricsRegistry): RadiusMetrics {
       name: 'ak_outpost_radius_accounting_requests_total',
       help: 'Accounting-Requests answered (logged, not forwarded to the core)',
       labelNames: ['outpost_name', 'app'],
+    }),
+    forwarded: registry.counter({
+      name: 'ak_outpost_radius_packets_forwarded_total',
+      help: 'Access-Requests routed to the worker holding their conversation (AUTHENTIK_WORKERS > 1)',
+      labelNames: ['outpost_name', 'service'],
     }),
   };
 }

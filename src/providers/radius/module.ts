@@ -7,14 +7,18 @@ import { createServerSecureContext } from '../../listeners/tls.js';
 import type { OutpostConfig } from '../../config/env.js';
 import { RADIUS_LIMITS } from '../../config/limits.js';
 import { buildClientTable, type ClientTable } from '../../listeners/radius/clients.js';
+import type { RadiusRouting } from '../../listeners/radius/routing.js';
 import { RadiusListener, type BoundRadiusSocket } from '../../listeners/radius/server.js';
 import type { Logger } from '../../observability/log.js';
 import type { ModuleContext, OutpostModule, RefreshContext } from '../../outpost/module.js';
+import { newStateValue } from '../../protocol/radius/index.js';
 import { RadiusRequestHandler, type RadiusProvider } from './handler.js';
 import { radiusMetrics } from './metrics.js';
 
 export interface RadiusModuleDeps {
   config: OutpostConfig;
+  /** AUTHENTIK_WORKERS > 1: States name this worker, and requests with another worker's State go there. */
+  routing?: RadiusRouting;
 }
 
 export class RadiusModule implements OutpostModule {
@@ -39,6 +43,7 @@ export class RadiusModule implements OutpostModule {
       timeoutMs: Math.min(RADIUS_LIMITS.accessTimeoutMs, Math.max(deps.config.coreTimeoutMs, 1000) * 3),
       logger: ctx.logRoot.child('authentik.outpost.radius'),
       metrics,
+      newState: () => newStateValue(deps.routing?.slot),
     }));
     this.#listener = new RadiusListener<RadiusProvider>({
       handler,
@@ -46,6 +51,8 @@ export class RadiusModule implements OutpostModule {
       requireMessageAuthenticator: deps.config.radius.requireMessageAuthenticator,
       logger: ctx.logRoot.child('authentik.outpost.radius.listener'),
       onDrop: (reason, service) => metrics.dropped.inc({ outpost_name: outpostName(), service, reason }),
+      onForward: (service) => metrics.forwarded.inc({ outpost_name: outpostName(), service }),
+      ...(deps.routing !== undefined ? { routing: deps.routing } : {}),
     });
   }
 
@@ -82,10 +89,6 @@ export class RadiusModule implements OutpostModule {
     if (clients.invalid.length > 0) this.#log.warn({ entries: clients.invalid }, 'Skipped client_networks entries that are not networks');
     for (const p of providers) {
       if (p.secret === '') this.#log.warn({ provider: p.config.name }, 'Provider without a shared secret');
-      // Workers share the UDP sockets but not the EAP conversations (README, AUTHENTIK_WORKERS).
-      if (p.eapContext !== undefined && this.#deps.config.workers > 1) {
-        this.#log.warn({ provider: p.config.name, workers: this.#deps.config.workers }, 'EAP with more than one worker: conversations may fail; run AUTHENTIK_WORKERS=1 for EAP');
-      }
     }
     this.#providers = providers;
     this.#clients = clients;

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Attr, MsAttr, TAGGED_ATTRIBUTES, Vendor } from '../../../src/protocol/radius/dictionary.js';
-import { eapMessageAttributes, getState, joinEapMessage, newStateValue, stateAttribute } from '../../../src/protocol/radius/eap-message.js';
+import { eapMessageAttributes, getState, joinEapMessage, newStateValue, stateAttribute, stateOwner } from '../../../src/protocol/radius/eap-message.js';
 import {
   hideUserPassword,
   mppeKeyAttributes,
@@ -269,5 +269,25 @@ describe('EAP-Message and State (RFC 3579)', () => {
     assert.deepEqual(getState(packetOf([stateAttribute(one)])), one);
     assert.equal(getState(packetOf([{ type: Attr.State, value: Buffer.alloc(0) }])), undefined);
     assert.throws(() => stateAttribute(Buffer.alloc(254)), RadiusEncodeError);
+  });
+
+  test('a State names the worker slot that issued it; a single process issues States naming none', () => {
+    for (const slot of [1, 2, 16]) {
+      const state = newStateValue(slot);
+      assert.equal(state[0], slot);
+      assert.match(state.subarray(1).toString('latin1'), /^[A-Za-z0-9_-]{16}$/);
+      assert.equal(stateOwner(state), slot);
+    }
+    // The random characters never read as a slot, whatever the random octets.
+    for (const octet of [0x00, 0x01, 0x10, 0x3f, 0x80, 0xff]) {
+      const local = newStateValue(undefined, (size) => Buffer.alloc(size, octet));
+      assert.equal(stateOwner(local), undefined);
+      assert.equal(stateOwner(newStateValue(5, (size) => Buffer.alloc(size, octet))), 5);
+    }
+    for (let i = 0; i < 200; i++) assert.equal(stateOwner(newStateValue()), undefined);
+    assert.equal(stateOwner(Buffer.from([17, 0x41])), undefined, 'above the most workers');
+    assert.equal(stateOwner(Buffer.from([0, 0x41])), undefined);
+    assert.equal(stateOwner(Buffer.from([3])), undefined, 'a bare slot octet is no State of ours');
+    for (const bad of [0, 17, 1.5, -1]) assert.throws(() => newStateValue(bad), RadiusEncodeError);
   });
 });
