@@ -4,20 +4,18 @@
  * variable. Any value may be indirect: `env://NAME?fallback` or `file:///path?fallback` (reference §5.6).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { proxyFor, proxySettingsFromEnv, type ProxySettings } from './proxy.js';
+import { parseCidr, type Cidr } from '../lib/cidr.js';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../lib/listen-address.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from '../lib/log-level.js';
 import { CONTROL_LIMITS, CORE_API_LIMITS, ENV_LIMITS } from './limits.js';
 
-export interface Cidr {
-  readonly address: string;
-  readonly prefix: number;
-  readonly family: 'ipv4' | 'ipv6';
-}
+export type { Cidr };
+
 
 export interface CoreConnectionConfig {
   /** AUTHENTIK_HOST as given (indirection resolved, trimmed). */
@@ -290,16 +288,9 @@ function parseListenList(name: string, value: string): readonly ListenAddress[] 
 function parseCidrList(name: string, value: string): readonly Cidr[] {
   const out: Cidr[] = [];
   for (const item of splitList(name, value)) {
-    const slash = item.indexOf('/');
-    const address = slash < 0 ? item : item.slice(0, slash);
-    const version = isIP(address);
-    const max = version === 4 ? 32 : 128;
-    const prefixText = slash < 0 ? String(max) : item.slice(slash + 1);
-    const prefix = /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
-    if (version === 0 || !(prefix >= 0 && prefix <= max)) {
-      throw new ConfigError(name, `${quote(item)} is not a CIDR (address/prefix)`);
-    }
-    out.push(Object.freeze({ address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' }));
+    const cidr = parseCidr(item);
+    if (cidr === undefined) throw new ConfigError(name, `${quote(item)} is not a CIDR (address/prefix)`);
+    out.push(Object.freeze(cidr));
   }
   return Object.freeze(out);
 }

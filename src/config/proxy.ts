@@ -9,6 +9,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { parseCidr, type Cidr } from '../lib/cidr.js';
 
 export interface ProxySettings {
   httpProxy: URL | undefined;
@@ -67,9 +68,9 @@ function bypassed(host: string, port: string, noProxy: string): boolean {
     const entry = raw.trim().toLowerCase();
     if (entry === '') continue;
     if (entry === '*') return true;
-    const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
-    if (cidr !== null) {
-      if (family !== 0 && inCidr(host, family, cidr[1] ?? '', Number(cidr[2]))) return true;
+    if (entry.includes('/')) {
+      const cidr = parseCidr(entry);
+      if (cidr !== undefined && family !== 0 && inCidr(host, family, cidr)) return true;
       continue;
     }
     const { name, entryPort } = splitPort(entry);
@@ -93,13 +94,11 @@ function splitPort(entry: string): { name: string; entryPort: string } {
   return { name: entry, entryPort: '' };
 }
 
-function inCidr(host: string, family: number, network: string, prefix: number): boolean {
-  const networkFamily = isIP(network);
-  if (networkFamily !== family || prefix > (family === 4 ? 32 : 128)) return false;
+function inCidr(host: string, family: number, cidr: Cidr): boolean {
+  if (cidr.family !== (family === 4 ? 'ipv4' : 'ipv6')) return false;
   const list = new BlockList();
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  list.addSubnet(network, prefix, type);
-  return list.check(host, type);
+  list.addSubnet(cidr.address, cidr.prefix, cidr.family);
+  return list.check(host, cidr.family);
 }
 
 function sameAddress(a: string, b: string): boolean {

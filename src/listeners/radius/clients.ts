@@ -3,6 +3,7 @@
  * provider's client_networks, ties to the lowest provider pk (authentik's outpost picks one at random, its issue
  * #22853). An IPv4-mapped IPv6 source (a dual-stack socket) matches IPv4 networks.
  */
+import { parseCidr } from '../../lib/cidr.js';
 import { parseIPv4, parseIPv6 } from '../../protocol/proxy-protocol.js';
 
 export interface RadiusClientSource<T> {
@@ -39,15 +40,9 @@ export function addressBytes(text: string): Uint8Array | undefined {
 }
 
 function parseNetwork(entry: string): { bytes: Uint8Array; prefix: number } | undefined {
-  const slash = entry.indexOf('/');
-  const address = slash < 0 ? entry : entry.slice(0, slash);
-  const bytes = parseIPv4(address) ?? parseIPv6(address);
-  if (bytes === null) return undefined;
-  const max = bytes.length * 8;
-  const prefixText = slash < 0 ? String(max) : entry.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  return prefix <= max ? { bytes, prefix } : undefined;
+  const cidr = parseCidr(entry);
+  const bytes = cidr === undefined ? null : cidr.family === 'ipv4' ? parseIPv4(cidr.address) : parseIPv6(cidr.address);
+  return cidr === undefined || bytes === null ? undefined : { bytes, prefix: cidr.prefix };
 }
 
 function contains(network: Uint8Array, prefix: number, address: Uint8Array): boolean {
