@@ -53,20 +53,21 @@ export class DuplicateCache {
   begin(key: string, answer: Promise<Answer>): void {
     this.#entries.set(key, { kind: 'pending', answer });
     answer.then(
-      (value) => this.#finish(key, value),
+      (value) => this.remember(key, value),
       () => this.#entries.delete(key),
     );
   }
 
-  #finish(key: string, answer: Answer): void {
+  /** Keeps the answer of a request answered at once (no promise, no pending entry). */
+  remember(key: string, answer: Answer): void {
     this.#entries.delete(key); // re-inserted last: the Map's order is then the order of expiry
-    this.#evict();
-    this.#entries.set(key, { kind: 'done', answer, expiresAt: this.#now() + this.#ttlMs });
+    const now = this.#now();
+    this.#evict(now);
+    this.#entries.set(key, { kind: 'done', answer, expiresAt: now + this.#ttlMs });
   }
 
   /** Drops expired answers from the front, and the oldest ones while the cache is full. */
-  #evict(): void {
-    const now = this.#now();
+  #evict(now: number): void {
     for (const [key, entry] of this.#entries) {
       if (entry.kind === 'pending') continue;
       if (entry.expiresAt > now && this.#entries.size < this.#maxEntries) break;
