@@ -11,6 +11,8 @@ const BLOCK_BYTES = 64;
 const SHIFTS = Int32Array.from([7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21]);
 /** floor(|sin(i + 1)| × 2^32), as RFC 1321 section 3.4 defines them. */
 const SINES = Int32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) | 0);
+/** The message word each step adds: i, 5i + 1, 3i + 5 and 7i (mod 16) in rounds 1 to 4. */
+const WORD_ORDER = Uint8Array.from({ length: 64 }, (_, i) => [i, 5 * i + 1, 3 * i + 5, 7 * i][i >> 4]! & 15);
 
 function compress(state: Int32Array, data: Uint8Array, offset: number, words: Int32Array): void {
   for (let i = 0; i < 16; i++) {
@@ -21,34 +23,12 @@ function compress(state: Int32Array, data: Uint8Array, offset: number, words: In
   let b = state[1]!;
   let c = state[2]!;
   let d = state[3]!;
-  // The four rounds of RFC 1321 section 3.4, each its own loop (no per-step branch).
-  for (let i = 0; i < 16; i++) {
-    const x = (a + ((b & c) | (~b & d)) + SINES[i]! + words[i]!) | 0;
-    const s = SHIFTS[i & 3]!;
-    a = d;
-    d = c;
-    c = b;
-    b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
-  }
-  for (let i = 16; i < 32; i++) {
-    const x = (a + ((d & b) | (~d & c)) + SINES[i]! + words[(5 * i + 1) & 15]!) | 0;
-    const s = SHIFTS[4 | (i & 3)]!;
-    a = d;
-    d = c;
-    c = b;
-    b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
-  }
-  for (let i = 32; i < 48; i++) {
-    const x = (a + (b ^ c ^ d) + SINES[i]! + words[(3 * i + 5) & 15]!) | 0;
-    const s = SHIFTS[8 | (i & 3)]!;
-    a = d;
-    d = c;
-    c = b;
-    b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
-  }
-  for (let i = 48; i < 64; i++) {
-    const x = (a + (c ^ (b | ~d)) + SINES[i]! + words[(7 * i) & 15]!) | 0;
-    const s = SHIFTS[12 | (i & 3)]!;
+  for (let i = 0; i < 64; i++) {
+    // The four rounds of RFC 1321 section 3.4, sixteen steps each.
+    const round = i >> 4;
+    const f = round === 0 ? (b & c) | (~b & d) : round === 1 ? (d & b) | (~d & c) : round === 2 ? b ^ c ^ d : c ^ (b | ~d);
+    const x = (a + f + SINES[i]! + words[WORD_ORDER[i]!]!) | 0;
+    const s = SHIFTS[(round << 2) | (i & 3)]!;
     a = d;
     d = c;
     c = b;
