@@ -2,8 +2,9 @@
  * Retransmission detection (RFC 5080 section 2.2.2): a request is the same when its source (address and port),
  * Identifier and Request Authenticator are. While the first is being answered a retransmission joins it; after
  * that it gets the same answer again for a few seconds, so a NAS that lost a reply never makes the core run the
- * flow twice. Bounded: beyond `maxEntries` the oldest answers are forgotten (pending ones are never evicted, the
- * listener's in-progress cap bounds them).
+ * flow twice. Bounded: at `maxEntries` the oldest sixteenth of the answers is forgotten at once (pending ones are
+ * never evicted, the listener's in-progress cap bounds them). Expired answers are swept once per TTL (a lookup
+ * never returns one): walking a Map from the front at every answer costs more than the answer itself.
  */
 
 /** undefined: the request gets no answer (dropped); the same holds for its retransmissions. */
@@ -29,6 +30,7 @@ export class DuplicateCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
+  #sweepAt = 0;
 
   constructor(options: DuplicateCacheOptions) {
     this.#ttlMs = options.ttlMs;
@@ -53,23 +55,26 @@ export class DuplicateCache {
   begin(key: string, answer: Promise<Answer>): void {
     this.#entries.set(key, { kind: 'pending', answer });
     answer.then(
-      (value) => this.#finish(key, value),
+      (value) => this.remember(key, value),
       () => this.#entries.delete(key),
     );
   }
 
-  #finish(key: string, answer: Answer): void {
+  /** Keeps the answer of a request answered at once (no promise, no pending entry). */
+  remember(key: string, answer: Answer): void {
     this.#entries.delete(key); // re-inserted last: the Map's order is then the order of expiry
-    this.#evict();
-    this.#entries.set(key, { kind: 'done', answer, expiresAt: this.#now() + this.#ttlMs });
+    const now = this.#now();
+    if (this.#entries.size >= this.#maxEntries || now >= this.#sweepAt) this.#evict(now);
+    this.#entries.set(key, { kind: 'done', answer, expiresAt: now + this.#ttlMs });
   }
 
-  /** Drops expired answers from the front, and the oldest ones while the cache is full. */
-  #evict(): void {
-    const now = this.#now();
+  /** Drops expired answers from the front and, when the cache is full, the oldest ones down to 15/16 of it. */
+  #evict(now: number): void {
+    this.#sweepAt = now + this.#ttlMs;
+    const keep = this.#entries.size >= this.#maxEntries ? this.#maxEntries - Math.max(1, this.#maxEntries >> 4) : Infinity;
     for (const [key, entry] of this.#entries) {
       if (entry.kind === 'pending') continue;
-      if (entry.expiresAt > now && this.#entries.size < this.#maxEntries) break;
+      if (entry.expiresAt > now && this.#entries.size <= keep) break;
       this.#entries.delete(key);
     }
   }

@@ -15,7 +15,6 @@ import type { Logger } from '../../observability/log.js';
 import {
   Attr,
   Code,
-  answerStatusServer,
   checkMessageAuthenticator,
   codeName,
   decodePacket,
@@ -24,6 +23,7 @@ import {
   type RadiusPacket,
   type RadiusService,
   type Secret,
+  statusServerReply,
 } from '../../protocol/radius/index.js';
 import type { ClientTable } from './clients.js';
 import { DuplicateCache, requestKey, type Answer } from './duplicates.js';
@@ -48,8 +48,11 @@ export interface RadiusRequest<T extends RadiusClient> {
 }
 
 export interface RadiusHandler<T extends RadiusClient> {
-  /** The signed answer to an Access-Request or Accounting-Request, or undefined for none. Never rejects. */
-  handle(request: RadiusRequest<T>): Promise<Answer>;
+  /**
+   * The signed answer to an Access-Request or Accounting-Request, or undefined for none; a plain value when it
+   * needs no I/O (the listener then sends it at once, without a promise). Never rejects.
+   */
+  handle(request: RadiusRequest<T>): Answer | Promise<Answer>;
 }
 
 export type RadiusDropReason =
@@ -225,10 +228,11 @@ export class RadiusListener<T extends RadiusClient> {
       return;
     }
 
-    const source: RadiusSource = { address, port: rinfo.port };
     const send = (answer: Answer): void => {
       if (answer !== undefined && !this.#closed) socket.send(answer, rinfo.port, rinfo.address);
     };
+    // A Status-Server reply depends on the request and the secret only: a retransmission gets the same bytes uncached.
+    if (packet.code === Code.StatusServer) return send(statusServerReply(packet, client.secret, service));
     const key = requestKey(address, rinfo.port, packet.identifier, packet.authenticator);
     const seen = this.#duplicates.lookup(key);
     if (seen.kind === 'pending') {
@@ -237,21 +241,28 @@ export class RadiusListener<T extends RadiusClient> {
     }
     if (seen.kind === 'done') return send(seen.answer);
     if (this.#inProgress >= this.#maxInProgress) return this.#drop('overload', service);
+    const answer = this.#answer({ service, source: { address, port: rinfo.port }, client, packet });
+    if (!(answer instanceof Promise)) {
+      this.#duplicates.remember(key, answer);
+      return send(answer);
+    }
     this.#inProgress++;
-    const answer = this.#answer({ service, source, client, packet }, datagram).finally(() => this.#inProgress--);
-    this.#duplicates.begin(key, answer);
-    void answer.then(send, () => undefined);
+    const settled = answer.finally(() => this.#inProgress--);
+    this.#duplicates.begin(key, settled);
+    void settled.then(send, () => undefined);
   }
 
-  async #answer(request: RadiusRequest<T>, datagram: Buffer): Promise<Answer> {
-    if (request.packet.code === Code.StatusServer) {
-      return answerStatusServer(datagram, request.packet, request.client.secret, request.service);
-    }
-    try {
-      return await this.#options.handler.handle(request);
-    } catch (err) {
+  /** The handler's answer; a handler that throws or rejects sends none (logged). */
+  #answer(request: RadiusRequest<T>): Answer | Promise<Answer> {
+    const failed = (err: unknown): Answer => {
       this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'RADIUS handler failed, no answer sent');
       return undefined;
+    };
+    try {
+      const answer = this.#options.handler.handle(request);
+      return answer instanceof Promise ? answer.catch(failed) : answer;
+    } catch (err) {
+      return failed(err);
     }
   }
 

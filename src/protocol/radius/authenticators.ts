@@ -5,8 +5,9 @@
  * constant time (crypto.timingSafeEqual).
  */
 import { Buffer } from 'node:buffer';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Attr, Code } from './dictionary.js';
+import { hmacMd5, md5 } from './md5.js';
 import { AUTHENTICATOR_BYTES, HEADER_BYTES, MAX_PACKET_BYTES, type Secret } from './packet.js';
 
 const ZERO_16: Readonly<Buffer> = Buffer.alloc(16);
@@ -47,18 +48,22 @@ function locateMessageAuthenticator(datagram: Buffer, length: number): MessageAu
 
 /** HMAC-MD5 over the packet with `authenticator` in the header and the Message-Authenticator value zeroed. */
 function hmacOver(packet: Buffer, length: number, authenticator: Buffer, maOffset: number, secret: Secret): Buffer {
-  return createHmac('md5', secret)
-    .update(packet.subarray(0, 4))
-    .update(authenticator)
-    .update(packet.subarray(HEADER_BYTES, maOffset))
-    .update(ZERO_16)
-    .update(packet.subarray(maOffset + MESSAGE_AUTHENTICATOR_BYTES, length))
-    .digest();
+  return hmacMd5(secretBytes(secret), [
+    packet.subarray(0, 4),
+    authenticator,
+    packet.subarray(HEADER_BYTES, maOffset),
+    ZERO_16,
+    packet.subarray(maOffset + MESSAGE_AUTHENTICATOR_BYTES, length),
+  ]);
 }
 
 /** MD5 over the packet with `authenticator` in the header, then the secret. */
 function md5Over(packet: Buffer, length: number, authenticator: Buffer, secret: Secret): Buffer {
-  return createHash('md5').update(packet.subarray(0, 4)).update(authenticator).update(packet.subarray(HEADER_BYTES, length)).update(secret).digest();
+  return md5([packet.subarray(0, 4), authenticator, packet.subarray(HEADER_BYTES, length), secretBytes(secret)]);
+}
+
+function secretBytes(secret: Secret): Buffer {
+  return typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
 }
 
 /**

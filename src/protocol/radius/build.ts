@@ -97,7 +97,12 @@ export type RadiusService = 'authentication' | 'accounting';
  * dropped because its Message-Authenticator is missing or wrong.
  */
 export function answerStatusServer(datagram: Buffer, request: RadiusPacket, secret: Secret, service: RadiusService): Buffer | undefined {
-  if (request.code !== Code.StatusServer) throw new RangeError('not a Status-Server');
   if (checkMessageAuthenticator(datagram, secret) !== 'valid') return undefined;
+  return statusServerReply(request, secret, service);
+}
+
+/** The reply to a Status-Server whose Message-Authenticator the caller has already found valid. */
+export function statusServerReply(request: RadiusPacket, secret: Secret, service: RadiusService): Buffer {
+  if (request.code !== Code.StatusServer) throw new RangeError('not a Status-Server');
   return encodeResponse(request, service === 'authentication' ? Code.AccessAccept : Code.AccountingResponse, [], secret);
 }

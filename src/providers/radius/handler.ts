@@ -111,7 +111,7 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     this.#pausedRuns.clear();
   }
 
-  async handle(request: RadiusRequest<RadiusProvider>): Promise<Buffer | undefined> {
+  handle(request: RadiusRequest<RadiusProvider>): Buffer | undefined | Promise<Buffer | undefined> {
     if (request.packet.code === Code.AccountingRequest) return this.#accounting(request);
     if (request.packet.code === Code.AccessRequest) return this.#access(request);
     return undefined;
@@ -273,22 +273,38 @@ export class RadiusRequestHandler implements RadiusHandler<RadiusProvider> {
     }
   }
 
+  /**
+   * Session boundaries (Start, Stop, Accounting-On/Off) are logged at info; Interim-Updates, the periodic bulk of
+   * accounting, at debug (a pino line with redaction costs more CPU than the rest of the answer). All are counted.
+   */
   #accounting(request: RadiusRequest<RadiusProvider>): Buffer {
     const { packet, client } = request;
-    this.#deps.metrics.accounting.inc({ outpost_name: this.#deps.outpostName(), app: client.config.applicationSlug });
-    this.#deps.logger.info(
-      {
+    const status = optionalInteger(getAttribute(packet, Attr.AcctStatusType));
+    const statusName = accountingStatusName(status);
+    this.#deps.metrics.accounting.inc({ outpost_name: this.#deps.outpostName(), app: client.config.applicationSlug, status: statusName });
+    const log = this.#deps.logger;
+    if (statusName === 'interim_update' ? log.isLevelEnabled('debug') : log.isLevelEnabled('info')) {
+      const fields = {
         client: request.source.address,
         id: packet.identifier,
         provider: client.config.name,
         username: optionalText(getAttribute(packet, Attr.UserName)),
-        status: optionalInteger(getAttribute(packet, Attr.AcctStatusType)),
+        status,
         session: optionalText(getAttribute(packet, Attr.AcctSessionId)),
-      },
-      'Radius Accounting',
-    );
+      };
+      if (statusName === 'interim_update') log.debug(fields, 'Radius Accounting');
+      else log.info(fields, 'Radius Accounting');
+    }
     return encodeResponse(packet, Code.AccountingResponse, [], client.secret);
   }
+}
+
+/** Acct-Status-Type (RFC 2866 section 5.1) as a metric label; other values are 'other', none is 'absent'. */
+const ACCOUNTING_STATUS: Readonly<Record<number, string>> = { 1: 'start', 2: 'stop', 3: 'interim_update', 7: 'accounting_on', 8: 'accounting_off' };
+
+function accountingStatusName(status: number | undefined): string {
+  if (status === undefined) return 'absent';
+  return ACCOUNTING_STATUS[status] ?? 'other';
 }
 
 function reject(reason: RadiusRejectReason, username: string | undefined): AccessReply {

@@ -5,7 +5,7 @@ export interface RadiusMetrics {
   duration: Histogram<'outpost_name' | 'app'>;
   rejected: Counter<'outpost_name' | 'reason' | 'app'>;
   dropped: Counter<'outpost_name' | 'service' | 'reason'>;
-  accounting: Counter<'outpost_name' | 'app'>;
+  accounting: Counter<'outpost_name' | 'app' | 'status'>;
   forwarded: Counter<'outpost_name' | 'service'>;
 }
 
@@ -28,8 +28,8 @@ export function radiusMetrics(registry: MetricsRegistry): RadiusMetrics {
     }),
     accounting: registry.counter({
       name: 'ak_outpost_radius_accounting_requests_total',
-      help: 'Accounting-Requests answered (logged, not forwarded to the core)',
-      labelNames: ['outpost_name', 'app'],
+      help: 'Accounting-Requests answered (not forwarded to the core), by Acct-Status-Type',
+      labelNames: ['outpost_name', 'app', 'status'],
     }),
     forwarded: registry.counter({
       name: 'ak_outpost_radius_packets_forwarded_total',

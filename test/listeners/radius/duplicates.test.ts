@@ -60,3 +60,19 @@ test('bounded: the oldest answers go first, pending requests are never evicted',
   assert.equal(cache.lookup('a').kind, 'new');
   assert.equal(cache.lookup('d').kind, 'done');
 });
+
+test('a full cache forgets its oldest sixteenth at once; expired answers are swept once per TTL', () => {
+  let now = 0;
+  const cache = new DuplicateCache({ ttlMs: 5_000, maxEntries: 32, now: () => now });
+  for (let i = 0; i < 32; i++) cache.remember(`k${i}`, Buffer.from([i]));
+  assert.equal(cache.size, 32);
+  cache.remember('k32', undefined);
+  assert.equal(cache.size, 31);
+  assert.equal(cache.lookup('k0').kind, 'new');
+  assert.equal(cache.lookup('k1').kind, 'new');
+  assert.deepEqual(cache.lookup('k2'), { kind: 'done', answer: Buffer.from([2]) });
+  now = 5_000;
+  cache.remember('late', Buffer.from('x'));
+  assert.equal(cache.size, 1);
+  assert.deepEqual(cache.lookup('late'), { kind: 'done', answer: Buffer.from('x') });
+});

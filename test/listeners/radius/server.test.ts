@@ -6,7 +6,7 @@ import type { MessageAuthenticatorPolicy } from '../../../src/config/env.js';
 import { buildClientTable } from '../../../src/listeners/radius/clients.js';
 import { RadiusListener, type RadiusClient, type RadiusDropReason, type RadiusRequest } from '../../../src/listeners/radius/server.js';
 import { Attr, Code, encodeRequest, encodeResponse, type RadiusPacket } from '../../../src/protocol/radius/index.js';
-import { ask, papRequest } from '../../helpers/radius-client.js';
+import { ask, exchange, papRequest } from '../../helpers/radius-client.js';
 import { LogCapture } from '../../helpers/log-capture.js';
 
 const SECRET = 'listener-secret';
@@ -120,6 +120,53 @@ test('every interface (dual-stack udp6): an IPv4 client is matched by its IPv4 a
     // ::1 is in no client network of this listener (127.0.0.0/8 only): dropped, not answered.
     await dropped;
     socket.close();
+  } finally {
+    await t.l.close();
+  }
+});
+
+test('a handler answering at once (no promise): sent, and a retransmission gets the same answer without the handler', async () => {
+  const seen: number[] = [];
+  const logs = new LogCapture('debug');
+  const l = new RadiusListener<RadiusClient>({
+    handler: {
+      handle: (request: RadiusRequest<RadiusClient>) => {
+        seen.push(request.packet.identifier);
+        if (request.packet.identifier === 9) throw new Error('scripted failure');
+        return encodeResponse(request.packet, Code.AccountingResponse, [], SECRET);
+      },
+    },
+    clients: () => buildClientTable([{ pk: 1, clientNetworks: '127.0.0.0/8', value: { secret: SECRET } }]),
+    requireMessageAuthenticator: 'auto',
+    logger: logs.root.child('test'),
+  });
+  const { port } = await l.listen('127.0.0.1', 0, 'accounting');
+  try {
+    const accounting = encodeRequest({ code: Code.AccountingRequest, identifier: 3, attributes: [] }, SECRET);
+    const answers = await exchange(accounting, { port, times: 2, resendAfterAnswers: true });
+    assert.equal(answers.length, 3);
+    assert.equal(answers[0]![0], Code.AccountingResponse);
+    assert.ok(answers.every((a) => a.equals(answers[0]!)));
+    assert.deepEqual(seen, [3]);
+    assert.equal(l.inProgress, 0);
+    const failing = encodeRequest({ code: Code.AccountingRequest, identifier: 9, attributes: [] }, SECRET);
+    assert.deepEqual(await exchange(failing, { port, waitMs: 300 }), []);
+    assert.match(logs.text, /RADIUS handler failed, no answer sent/);
+  } finally {
+    await l.close();
+  }
+});
+
+test('a retransmitted Status-Server gets the same reply bytes each time, never reaching the handler', async () => {
+  const t = listener('auto');
+  const { port } = await t.l.listen('127.0.0.1', 0, 'authentication');
+  try {
+    const status = encodeRequest({ code: Code.StatusServer, identifier: 4, attributes: [] }, SECRET);
+    const answers = await exchange(status, { port, times: 3 });
+    assert.equal(answers.length, 3);
+    assert.equal(answers[0]![0], Code.AccessAccept);
+    assert.ok(answers.every((a) => a.equals(answers[0]!)));
+    assert.equal(t.seen.length, 0);
   } finally {
     await t.l.close();
   }

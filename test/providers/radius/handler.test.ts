@@ -23,13 +23,13 @@ import { metricSum } from '../../helpers/metrics-text.js';
 
 const SECRET = 'radius-shared-secret';
 
-function setup(providerOverrides: Partial<RadiusProvider['config']> = {}) {
+function setup(providerOverrides: Partial<RadiusProvider['config']> = {}, level: 'debug' | 'info' = 'debug') {
   const core = new FakeCore();
   core.users = [fakeUser({ pk: 1, username: 'alice' }), fakeUser({ pk: 2, username: 'carol' })];
   core.passwords.set('alice', 'alice-pw').set('carol', 'carol-pw');
   core.mfaCodes.set('carol', '123456');
   const registry = new MetricsRegistry();
-  const logs = new LogCapture('debug');
+  const logs = new LogCapture(level);
   const handler = new RadiusRequestHandler({
     api: core,
     outpostName: () => 'radius-outpost',
@@ -54,13 +54,15 @@ function setup(providerOverrides: Partial<RadiusProvider['config']> = {}) {
       },
       SECRET,
     );
-    return handler
-      .handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) })
-      .then((a) => decodePacket(a!));
+    return Promise.resolve(handler.handle({ service: 'authentication', source: { address: '10.1.2.3', port: 5000 }, client: provider, packet: decodePacket(datagram) })).then(
+      (a) => decodePacket(a!),
+    );
   };
   const rejected = async (reason: string) =>
     metricSum(await registry.exposition(), 'authentik_outpost_radius_requests_rejected_total', { reason, app: 'radius-app' });
-  return { core, logs, send, pap, rejected };
+  const accounting = async (status: string) =>
+    metricSum(await registry.exposition(), 'ak_outpost_radius_accounting_requests_total', { status, app: 'radius-app' });
+  return { core, logs, send, pap, rejected, accounting };
 }
 
 test('PAP: the flow runs with the NAS address, the RADIUS inner query and the MFA suffix rule', async () => {
@@ -117,6 +119,34 @@ test('Accounting-Request: Accounting-Response, logged without secrets', async ()
   assert.equal(getAttribute(answer, Attr.MessageAuthenticator), undefined);
   assert.match(logs.text, /"event":"Radius Accounting"/);
   assert.deepEqual(logs.leaked([SECRET, 'alice-pw']), []);
+});
+
+test('Accounting at the default level: Start and Stop logged at info, Interim-Update not; all answered and counted by status', async () => {
+  const { send, logs, accounting } = setup({}, 'info');
+  const record = (status: number) => [textAttribute(Attr.UserName, 'alice'), integerAttribute(Attr.AcctStatusType, status), textAttribute(Attr.AcctSessionId, 's-7')];
+  for (const status of [1, 3, 3, 2]) assert.equal((await send(record(status), Code.AccountingRequest))?.code, Code.AccountingResponse);
+  assert.equal((await send([textAttribute(Attr.UserName, 'alice')], Code.AccountingRequest))?.code, Code.AccountingResponse);
+  const logged = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['event'] === 'Radius Accounting');
+  assert.deepEqual(
+    logged.map((l) => [l['level'], l['status'], l['username'], l['session']]),
+    [
+      ['info', 1, 'alice', 's-7'],
+      ['info', 2, 'alice', 's-7'],
+      ['info', undefined, 'alice', undefined],
+    ],
+  );
+  assert.deepEqual(
+    await Promise.all(['start', 'interim_update', 'stop', 'absent'].map(accounting)),
+    [1, 2, 1, 1],
+  );
+});
+
+test('Accounting at debug: Interim-Update logged too', async () => {
+  const { send, logs } = setup({}, 'debug');
+  await send([integerAttribute(Attr.AcctStatusType, 3), textAttribute(Attr.AcctSessionId, 's-8')], Code.AccountingRequest);
+  const line = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['event'] === 'Radius Accounting');
+  assert.equal(line?.['level'], 'debug');
+  assert.equal(line?.['session'], 's-8');
 });
 
 test('EAP on a provider without a certificate: Access-Reject with EAP-Failure and one log line', async () => {
