@@ -467,12 +467,13 @@ export class SnapshotBuilder {
 async function dnIndexOf(dns: readonly string[], slicer: Slicer): Promise<{ ndns: string[]; dnIndex: Map<string, number> }> {
   const ndns = new Array<string>(dns.length);
   const dnIndex = new Map<string, number>();
-  for (let id = 0; id < dns.length; id++) {
+  // Backwards, so that of equal DNs the first entry's id is the one left (one map operation per entry).
+  for (let id = dns.length - 1; id >= 0; id--) {
     const dn = dns[id]!;
     const key = builtDnKey(dn);
     const ndn = key === dn ? dn : key;
     ndns[id] = ndn;
-    if (!dnIndex.has(ndn)) dnIndex.set(ndn, id);
+    dnIndex.set(ndn, id);
     if (slicer.due()) await slicer.pause();
   }
   return { ndns, dnIndex };
@@ -539,26 +540,19 @@ async function buildIndexes(
 ): Promise<Map<number, Map<string, Posting>>> {
   const indexes = new Map<number, Map<string, Posting>>();
   const states = new Map<number, IndexState>();
-  // member and memberOf values are the entries' own (interned) DN strings, each repeated many times: their
-  // keys are computed once per DN, not once per value.
-  const dnKeys = new Map<string, string>();
-  const memoDnKey = (key: (value: string) => string | null) => (dn: string): string | null => {
-    let k = dnKeys.get(dn);
-    if (k === undefined) {
-      const computed = key(dn);
-      if (computed === null) return null;
-      dnKeys.set(dn, (k = computed));
-    }
-    return k;
-  };
   const stateOf = (def: AttributeDef): IndexState => {
     let state = states.get(def.id);
     if (state === undefined) {
-      const index = new Map<string, Posting>();
+      // member and memberOf values are the entries' own (interned) DN strings, each repeated many times: they are
+      // collected under those strings and keyed once per distinct DN at the end.
+      const dnKey = def.valueKey;
       state = {
         def,
-        index,
-        valueKey: def.valueKey !== undefined ? memoDnKey(def.valueKey) : (v: string) => equalityKey(def.match, v),
+        index: new Map<string, BuildPosting>(),
+        valueKey: dnKey !== undefined ? (v: string) => v : (v: string) => equalityKey(def.match, v),
+        dnKey,
+        arrays: [],
+        arrayKeys: [],
         isMember: def.key === 'member',
         sharedWithVirtualGroup: SHARED_WITH_VIRTUAL_GROUP.has(def.key),
         lastSlot: undefined,
@@ -582,6 +576,7 @@ async function buildIndexes(
     });
     return { positions, states: planStates };
   });
+  const registered: IndexState[] = [];
   const virtualGroupStart = FIRST_OBJECT_ID + userCount + groupCount;
   const total = shapeOf.length;
   for (let id = 0; id < total; id++) {
@@ -601,31 +596,32 @@ async function buildIndexes(
           if (userPosition >= 0 && sameSlot(slots.get(slotStart[userId]! + userPosition), slot)) continue;
         }
       }
-      const index = state.index;
       // Registered at its first indexed value, so an attribute only virtual groups carry stays unindexed.
       if (!state.registered) {
         state.registered = true;
-        indexes.set(state.def.id, index);
+        registered.push(state);
       }
-      if (typeof slot === 'string') addPosting(index, state.valueKey(slot), id);
+      if (typeof slot === 'string') addPosting(state, state.valueKey(slot), id);
       else if (state.lastSlot !== slot) {
         // Entries of a kind share arrays such as the objectClass defaults: their keys are computed once.
         state.lastSlot = slot;
         state.lastKeys = slot.map(state.valueKey);
         state.sharedPostings = undefined;
-        for (const key of state.lastKeys) addPosting(index, key, id);
+        for (const key of state.lastKeys) addPosting(state, key, id);
       } else if (state.sharedPostings === undefined) {
         // Seen twice in a row: keep its posting arrays to push to directly.
         const postings: number[][] = [];
         for (const key of state.lastKeys) {
           if (key === null) continue;
-          addPosting(index, key, id);
-          let posting = index.get(key)!;
+          addPosting(state, key, id);
+          let posting = state.index.get(key)!;
           if (typeof posting === 'number') {
             posting = [posting];
-            index.set(key, posting);
+            state.index.set(key, posting);
+            state.arrays.push(posting);
+            state.arrayKeys.push(key);
           }
-          if (Array.isArray(posting) && !postings.includes(posting)) postings.push(posting);
+          if (!postings.includes(posting)) postings.push(posting);
         }
         state.sharedPostings = postings;
       } else {
@@ -633,23 +629,44 @@ async function buildIndexes(
       }
     }
   }
-  for (const index of indexes.values()) {
-    for (const [key, posting] of index) {
-      if (slicer.due()) await slicer.pause();
-      if (!Array.isArray(posting)) continue;
-      const runs = posting.length >= 16 ? runsOf(posting, MAX_POSTING_RUNS) : null;
-      // Long runs (users, virtual groups of one objectClass) as ranges; the rest exactly sized.
-      index.set(key, runs !== null ? new RangeSet(runs) : posting.slice());
+  for (const state of registered) {
+    const index: Map<string, Posting> = state.index;
+    // Long runs (users, virtual groups of one objectClass) as ranges; the rest exactly sized.
+    if (state.dnKey === undefined) {
+      for (let i = 0; i < state.arrays.length; i++) {
+        if (slicer.due()) await slicer.pause();
+        index.set(state.arrayKeys[i]!, finalPosting(state.arrays[i]!));
+      }
+      indexes.set(state.def.id, index);
+      continue;
     }
+    const keyed = new Map<string, Posting>();
+    for (const [dn, posting] of state.index) {
+      if (slicer.due()) await slicer.pause();
+      const key = state.dnKey(dn);
+      if (key === null) continue;
+      const earlier = keyed.get(key);
+      // Two spellings of one DN (rare): one posting of both.
+      keyed.set(key, earlier === undefined ? finalPosting(posting) : finalPosting(mergedIds(earlier, posting)));
+    }
+    indexes.set(state.def.id, keyed);
   }
   return indexes;
 }
 
+/** A posting while the indexes are built: ranges come at the end. */
+type BuildPosting = number | number[];
+
 /** Index-building state of one indexed attribute. */
 interface IndexState {
   readonly def: AttributeDef;
-  readonly index: Map<string, Posting>;
+  /** Keyed by valueKey: the equality key, or for DN attributes the value itself (keyed by dnKey at the end). */
+  readonly index: Map<string, BuildPosting>;
   readonly valueKey: (value: string) => string | null;
+  readonly dnKey: ((dn: string) => string | null) | undefined;
+  /** The postings that became arrays, and their keys (only these change at the end). */
+  readonly arrays: number[][];
+  readonly arrayKeys: string[];
   readonly isMember: boolean;
   readonly sharedWithVirtualGroup: boolean;
   lastSlot: readonly string[] | undefined;
@@ -659,6 +676,21 @@ interface IndexState {
 }
 
 const MAX_POSTING_RUNS = 4;
+
+/** A built posting as kept: long contiguous runs as a RangeSet, other arrays copied to their exact size. */
+function finalPosting(posting: BuildPosting): Posting {
+  if (typeof posting === 'number') return posting;
+  const runs = posting.length >= 16 ? runsOf(posting, MAX_POSTING_RUNS) : null;
+  return runs !== null ? new RangeSet(runs) : posting.slice();
+}
+
+/** The ascending union of two postings' ids. */
+function mergedIds(a: Posting, b: BuildPosting): BuildPosting {
+  const ids = new Set<number>(typeof a === 'number' ? [a] : a);
+  if (typeof b === 'number') ids.add(b);
+  else for (const id of b) ids.add(id);
+  return [...ids].sort((x, y) => x - y);
+}
 
 /** [start, end) bounds of ascending ids when they form at most `max` runs covering 16+ ids each on average. */
 function runsOf(ids: readonly number[], max: number): number[] | null {
@@ -672,13 +704,18 @@ function runsOf(ids: readonly number[], max: number): number[] | null {
   return ids.length >= 16 * (bounds.length / 2) ? bounds : null;
 }
 
-function addPosting(index: Map<string, Posting>, key: string | null, id: number): void {
+function addPosting(state: IndexState, key: string | null, id: number): void {
   if (key === null) return;
+  const index = state.index;
   const posting = index.get(key);
   if (posting === undefined) index.set(key, id);
   else if (typeof posting === 'number') {
-    if (posting !== id) index.set(key, [posting, id]);
-  } else if (Array.isArray(posting) && posting[posting.length - 1] !== id) posting.push(id);
+    if (posting === id) return;
+    const ids = [posting, id];
+    index.set(key, ids);
+    state.arrays.push(ids);
+    state.arrayKeys.push(key);
+  } else if (posting[posting.length - 1] !== id) posting.push(id);
 }
 
 /** Encodes entries in id order (base, containers, users, groups, virtual groups) until the budget is spent. */

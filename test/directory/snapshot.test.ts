@@ -229,6 +229,17 @@ describe('(member=<DN>) from the index is the exact answer', () => {
       }
     }
   });
+
+  test('names differing only in case: one DN key, and the index lists the entries of both', async () => {
+    const users = [user(1, 'Dup'), user(2, 'dup'), user(3, 'other')];
+    const groups = [group('p1', 'Ops', 1), group('p2', 'ops', 2), group('p3', 'third', 3)];
+    link(users, groups, { Ops: ['Dup', 'other'], ops: ['dup'], third: ['other'] });
+    const snap = await buildSnapshotFromData(PROVIDER, users, groups);
+    for (const spelling of [`cn=dup,${U}`, `CN=DUP,${U}`]) {
+      assert.deepEqual(dns(snap.search(query(G, `(member=${spelling})`), FULL)), [`cn=Ops,${G}`, `cn=ops,${G}`]);
+    }
+    assert.deepEqual(dns(snap.search(query(U, `(memberOf=cn=OPS,${G})`), FULL)), [`cn=Dup,${U}`, `cn=dup,${U}`, `cn=other,${U}`]);
+  });
 });
 
 describe('users without search permission (reference 3.7)', () => {
