@@ -14,6 +14,7 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { loadConfig } from '../../src/config/env.js';
 import { durationSeconds, dockerignore, parseDockerfile, type CopyStep, type Stage } from '../helpers/dockerfile.js';
 import { figure } from '../helpers/figures.js';
@@ -59,7 +60,7 @@ test('the recipe: pinned Node LTS base, two stages, non-root user, the reference
   assert.equal(runtime.env.get('NODE_ENV'), 'production');
   assert.deepEqual(runtime.healthcheck?.command.slice(-1), ['healthcheck']);
   // The same node options as `npm start`.
-  const start = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const start = z.object({ scripts: z.object({ start: z.string() }) }).parse(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'))).scripts.start;
   assert.deepEqual(runtime.entrypoint, start.split(' '));
 });
 
