@@ -5,7 +5,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/embedded-core/directory/passwords.js';
@@ -13,7 +12,7 @@ import { run } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { testDirectory } from '../helpers/directories.js';
-import { readableTempDir, recipe } from './recipe.js';
+import { readableTempDir, recipe, startDaemon } from './recipe.js';
 
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
@@ -42,8 +41,7 @@ function httpdConf(dir: string, port: number, recipePath: string): string {
 
 describe('Apache httpd with mod_authnz_ldap, configured as the README says', () => {
   let stack: Stack;
-  let httpd: ChildProcess;
-  let exited: Promise<void>;
+  let httpd: { stop(): Promise<void> } | undefined;
   let base: string;
   const scratch = readableTempDir('ako-apache-');
 
@@ -72,17 +70,13 @@ describe('Apache httpd with mod_authnz_ldap, configured as the README says', () 
     writeFileSync(join(scratch.path, 'htdocs', 'engineering', 'ok.txt'), 'engineering\n', { mode: 0o644 });
     const port = await freePort();
     const confPath = scratch.write('httpd.conf', httpdConf(scratch.path, port, recipePath));
-    httpd = spawn(APACHE, ['-f', confPath, '-D', 'FOREGROUND'], { stdio: ['ignore', 'inherit', 'inherit'] });
-    exited = new Promise((resolve) => httpd.once('exit', () => resolve()));
+    httpd = startDaemon(APACHE, ['-f', confPath, '-D', 'FOREGROUND']);
     base = `http://127.0.0.1:${port}`;
     await waitForHttp(base);
   });
 
   after(async () => {
-    if (httpd?.exitCode === null) {
-      httpd.kill('SIGTERM');
-      await exited;
-    }
+    await httpd?.stop();
     await stack?.stop();
     scratch.remove();
   });

@@ -5,12 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../helpers/cli.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { readableTempDir, recipe } from './recipe.js';
+import { readableTempDir, recipe, startDaemon } from './recipe.js';
 
 /** Dovecot's own settings for a private instance; the recipe's passdb and userdb are included as printed. */
 function dovecotConf(dir: string, authPath: string): string {
@@ -28,8 +27,7 @@ function dovecotConf(dir: string, authPath: string): string {
 
 describe('Dovecot LDAP passdb (auth_bind), configured as the README says', () => {
   let stack: Stack;
-  let dovecot: ChildProcess;
-  let exited: Promise<void>;
+  let dovecot: { stop(): Promise<void> } | undefined;
   let confPath: string;
   const scratch = readableTempDir('ako-dovecot-');
 
@@ -45,18 +43,14 @@ describe('Dovecot LDAP passdb (auth_bind), configured as the README says', () =>
     );
     const authConf = scratch.write('auth.conf', recipe('dovecot-auth.conf', [['/etc/dovecot/dovecot-ldap.conf.ext', ldapConf]]));
     confPath = scratch.write('dovecot.conf', dovecotConf(scratch.path, authConf));
-    dovecot = spawn('dovecot', ['-F', '-c', confPath], { stdio: ['ignore', 'inherit', 'inherit'] });
-    exited = new Promise((resolve) => dovecot.once('exit', () => resolve()));
+    dovecot = startDaemon('dovecot', ['-F', '-c', confPath]);
     for (let attempt = 0; attempt < 100 && !existsSync(join(scratch.path, 'run', 'auth-client')); attempt++) {
       await new Promise((r) => setTimeout(r, 100));
     }
   });
 
   after(async () => {
-    if (dovecot?.exitCode === null) {
-      dovecot.kill('SIGTERM');
-      await exited;
-    }
+    await dovecot?.stop();
     await stack?.stop();
     scratch.remove();
   });

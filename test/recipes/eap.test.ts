@@ -4,12 +4,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCertificatePem, generateKeyPairSync } from '../../src/lib/x509.js';
 import { run } from '../helpers/cli.js';
-import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/directories.js';
+import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET } from '../helpers/directories.js';
+import { clientCertificate, eapTlsDirectory } from '../helpers/eap-tls.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { readableTempDir, recipe } from './recipe.js';
 
@@ -71,29 +70,11 @@ describe('EAP-TLS as the README prints it', () => {
   let stack: Stack;
   const scratch = readableTempDir('ako-eap-tls-recipe-');
   before(async () => {
-    // The embedded core has no Mutual TLS stage: the flow names the user by the EAP identity alone.
-    const directory = await testDirectory();
-    directory.flows = [{ slug: 'eap-tls', stages: [{ kind: 'identification', user_fields: ['username'] }, { kind: 'user_login' }] }];
-    for (const p of directory.providers ?? []) if (p.type === 'radius') p.authorization_flow = 'eap-tls';
-    stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, directory });
+    stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, directory: await eapTlsDirectory() });
     copyFileSync(stack.caPath, join(scratch.path, 'ca.pem'));
-    const now = Date.now();
-    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
-    const ca = generateKeyPairSync('ec-p256');
-    const caPem = createCertificatePem({ subject: { commonName: 'Client CA' }, subjectPublicKey: ca.publicKey, signingKey: ca.privateKey, isCa: true, ...validity });
-    const client = generateKeyPairSync('ec-p256');
-    scratch.write(
-      'alice.pem',
-      createCertificatePem({
-        subject: { commonName: 'alice' },
-        subjectPublicKey: client.publicKey,
-        issuerCertificate: new X509Certificate(caPem),
-        signingKey: ca.privateKey,
-        extendedKeyUsage: ['clientAuth'],
-        ...validity,
-      }),
-    );
-    scratch.write('alice.key', client.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const { certPem, keyPem } = clientCertificate('alice');
+    scratch.write('alice.pem', certPem);
+    scratch.write('alice.key', keyPem);
   });
   after(async () => {
     await stack?.stop();

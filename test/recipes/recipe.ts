@@ -3,6 +3,7 @@
  * (checked by readme-recipes.test.ts), and a test swaps only the example's host names, ports, paths and secrets for
  * its own. Every swap must find its text, so a recipe edited away from what the test knows fails loudly.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,5 +34,17 @@ export function readableTempDir(prefix: string): { path: string; write(name: str
       return file;
     },
     remove: () => rmSync(path, { recursive: true, force: true }),
+  };
+}
+
+/** A daemon started in the foreground by the test, its output passed through; stop() ends it and waits. */
+export function startDaemon(command: string, args: readonly string[]): { stop(): Promise<void> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
