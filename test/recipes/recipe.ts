@@ -1,6 +1,6 @@
 /**
  * The README's client recipes as the tests use them: each file under docs/recipes/ is printed verbatim in the README
- * (checked by readme-recipes.test.ts), and a test swaps only the example's host names, ports, paths and secrets for
+ * (checked by readme.test.ts), and a test swaps only the example's host names, ports, paths and secrets for
  * its own. Every swap must find its text, so a recipe edited away from what the test knows fails loudly.
  */
 import { spawn } from 'node:child_process';
