@@ -18,6 +18,11 @@ const systemDeps = [
   { pkg: 'openssl', probe: ['openssl', ['version']] },
   { pkg: 'freeradius-utils', probe: ['radclient', ['-v']] },
   { pkg: 'eapoltest', probe: ['eapol_test', ['-v']] },
+  // The README's client recipes (test/recipes): httpd with mod_authnz_ldap, Dovecot's LDAP passdb, curl.
+  { pkg: 'curl', probe: ['curl', ['--version']] },
+  { pkg: 'apache2', probe: ['/usr/sbin/apache2', ['-v']] },
+  { pkg: 'dovecot-core', probe: ['dovecot', ['--version']] },
+  { pkg: 'dovecot-ldap', probe: ['test', ['-e', '/usr/lib/dovecot/modules/auth/libauthdb_ldap.so']] },
 ];
 
 function works([cmd, args]) {

@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
-import { createCertificatePem, generateKeyPairSync } from '../../src/lib/x509.js';
-import { RADIUS_OUTPOST_TOKEN, testDirectory } from '../helpers/directories.js';
+import { RADIUS_OUTPOST_TOKEN } from '../helpers/directories.js';
+import { clientCertificate, eapTlsDirectory } from '../helpers/eap-tls.js';
 import { assertKeysMatch, eapolRunner, peapGtc, TLS12, TLS13, ttlsPap } from '../helpers/eapol.js';
 import { metricSum } from '../helpers/metrics-text.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -95,27 +94,11 @@ describe('EAP-TLS with eapol_test', () => {
   let stack: Stack;
   let dir: string;
   before(async () => {
-    // The embedded core has no certificate stage: the flow identifies the user by the EAP identity alone.
-    const directory = await testDirectory();
-    directory.flows = [{ slug: 'eap-tls', stages: [{ kind: 'identification', user_fields: ['username'] }, { kind: 'user_login' }] }];
-    for (const p of directory.providers ?? []) if (p.type === 'radius') p.authorization_flow = 'eap-tls';
-    stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, directory });
+    stack = await startStack({ token: RADIUS_OUTPOST_TOKEN, directory: await eapTlsDirectory() });
     dir = mkdtempSync(join(tmpdir(), 'ako-eap-tls-'));
-    const now = Date.now();
-    const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
-    const ca = generateKeyPairSync('ec-p256');
-    const caPem = createCertificatePem({ subject: { commonName: 'EAP test CA' }, subjectPublicKey: ca.publicKey, signingKey: ca.privateKey, isCa: true, ...validity });
-    const client = generateKeyPairSync('ec-p256');
-    const clientPem = createCertificatePem({
-      subject: { commonName: 'alice' },
-      subjectPublicKey: client.publicKey,
-      issuerCertificate: new X509Certificate(caPem),
-      signingKey: ca.privateKey,
-      extendedKeyUsage: ['clientAuth'],
-      ...validity,
-    });
-    writeFileSync(join(dir, 'client.pem'), clientPem);
-    writeFileSync(join(dir, 'client.key'), client.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const { certPem, keyPem } = clientCertificate('alice');
+    writeFileSync(join(dir, 'client.pem'), certPem);
+    writeFileSync(join(dir, 'client.key'), keyPem);
   });
   after(async () => {
     await stack?.stop();
