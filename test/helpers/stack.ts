@@ -16,6 +16,7 @@ import { LdapModule } from '../../src/providers/ldap/module.js';
 import { RadiusModule } from '../../src/providers/radius/module.js';
 import { CoarseTimers } from '../../src/util/coarse-timers.js';
 import { LDAP_OUTPOST_TOKEN, testDirectory, type TestDirectoryOptions } from './directories.js';
+import { FaultProxy } from './fault-proxy.js';
 import { LogCapture } from './log-capture.js';
 
 export interface StackOptions extends TestDirectoryOptions {
@@ -134,6 +135,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       timers.close();
       await core.stop();
       rmSync(certsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A stack whose outpost reaches the core through a fault proxy (test/helpers/fault-proxy.ts); stop() ends both. */
+export async function startStackBehindProxy(options: Omit<StackOptions, 'hostFor'> = {}): Promise<{ stack: Stack; proxy: FaultProxy; stop: () => Promise<void> }> {
+  let proxy: FaultProxy | undefined;
+  const stack = await startStack({
+    ...options,
+    hostFor: async (url) => {
+      proxy = await FaultProxy.start(url);
+      return proxy.url;
+    },
+  });
+  if (proxy === undefined) throw new Error('the proxy did not start');
+  const started = proxy;
+  return {
+    stack,
+    proxy: started,
+    stop: async () => {
+      await stack.stop();
+      await started.close();
     },
   };
 }

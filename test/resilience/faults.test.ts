@@ -15,11 +15,11 @@ import { hashPassword } from '../../src/embedded-core/directory/passwords.js';
 import { Code, decodePacket } from '../../src/protocol/radius/index.js';
 import { run } from '../helpers/cli.js';
 import { BASE_DN, RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/directories.js';
-import { FaultProxy } from '../helpers/fault-proxy.js';
+import type { FaultProxy } from '../helpers/fault-proxy.js';
 import { figure } from '../helpers/figures.js';
 import { LdapTestClient } from '../helpers/ldap-client.js';
 import { ask, papRequest } from '../helpers/radius-client.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStackBehindProxy, type Stack } from '../helpers/stack.js';
 
 const SUITE = 'resilience: faults';
 const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
@@ -45,23 +45,19 @@ async function bind(port: number, name: string, password: string): Promise<numbe
 describe('LDAP outpost with the core behind a fault proxy', () => {
   let stack: Stack;
   let proxy: FaultProxy;
+  let stop: () => Promise<void>;
   let directory: DirectoryFile;
 
   before(async () => {
     directory = await testDirectory({ bindMode: 'cached', searchMode: 'cached' });
-    stack = await startStack({
+    ({ stack, proxy, stop } = await startStackBehindProxy({
       directory,
       fastLink: true,
       env: { AUTHENTIK_CORE_TIMEOUT_MS: '1000' },
-      hostFor: async (url) => {
-        proxy = await FaultProxy.start(url);
-        return proxy.url;
-      },
-    });
+    }));
   });
   after(async () => {
-    await stack.stop();
-    await proxy.close();
+    await stop();
   });
 
   const searchCount = async (name: string, password: string): Promise<number> => {
@@ -168,20 +164,16 @@ describe('LDAP outpost with the core behind a fault proxy', () => {
 describe('RADIUS outpost with the core down', () => {
   let stack: Stack;
   let proxy: FaultProxy;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    stack = await startStack({
+    ({ stack, proxy, stop } = await startStackBehindProxy({
       token: RADIUS_OUTPOST_TOKEN,
       env: { AUTHENTIK_CORE_TIMEOUT_MS: '1000' },
-      hostFor: async (url) => {
-        proxy = await FaultProxy.start(url);
-        return proxy.url;
-      },
-    });
+    }));
   });
   after(async () => {
-    await stack.stop();
-    await proxy.close();
+    await stop();
   });
 
   test('a correct password is answered with Access-Reject while the core is down or hanging, Accept when back', async () => {

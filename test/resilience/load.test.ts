@@ -15,11 +15,11 @@ import type { DirectoryFile } from '../../src/embedded-core/directory/types.js';
 import { hashPassword } from '../../src/embedded-core/directory/passwords.js';
 import { Code, decodePacket } from '../../src/protocol/radius/index.js';
 import { BASE_DN, RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/directories.js';
-import { FaultProxy } from '../helpers/fault-proxy.js';
+import type { FaultProxy } from '../helpers/fault-proxy.js';
 import { figure } from '../helpers/figures.js';
 import { LdapTestClient } from '../helpers/ldap-client.js';
 import { ask, papRequest } from '../helpers/radius-client.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStack, startStackBehindProxy, type Stack } from '../helpers/stack.js';
 
 const SUITE = 'resilience: load';
 const CONNECTIONS = 1_000;
@@ -75,20 +75,16 @@ async function loadDirectory(): Promise<DirectoryFile> {
 describe('LDAP under load', () => {
   let stack: Stack;
   let proxy: FaultProxy;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    stack = await startStack({
+    ({ stack, proxy, stop } = await startStackBehindProxy({
       directory: await loadDirectory(),
       fastLink: true,
-      hostFor: async (url) => {
-        proxy = await FaultProxy.start(url);
-        return proxy.url;
-      },
-    });
+    }));
   });
   after(async () => {
-    await stack.stop();
-    await proxy.close();
+    await stop();
   });
 
   test(`${CONNECTIONS} connections held open, binding and searching in ${ROUNDS} rounds: zero errors, descriptors returned`, async () => {
