@@ -2,6 +2,7 @@
  * The RADIUS outpost module: providers from the core, the client table their client_networks make, and the
  * authentication and accounting sockets, and the TLS contexts of EAP from the providers' certificates. A failed refresh keeps the previous providers (the controller retries).
  */
+import { Buffer } from 'node:buffer';
 import type { SecureContext } from 'node:tls';
 import { createServerSecureContext } from '../../listeners/tls.js';
 import type { OutpostConfig } from '../../config/env.js';
@@ -82,13 +83,14 @@ export class RadiusModule implements OutpostModule {
     this.#ctx.certificates.retain(certificates);
     const providers: RadiusProvider[] = configs.map((config) => ({
       config,
-      secret: config.sharedSecret,
+      // Encoded once per refresh: the MD5 and HMAC-MD5 of every packet read the secret as bytes.
+      secret: Buffer.from(config.sharedSecret, 'utf8'),
       eapContext: config.certificate === null ? undefined : contexts.get(config.certificate),
     }));
     const clients = buildClientTable(providers.map((p) => ({ pk: p.config.pk, clientNetworks: p.config.clientNetworks, value: p })));
     if (clients.invalid.length > 0) this.#log.warn({ entries: clients.invalid }, 'Skipped client_networks entries that are not networks');
     for (const p of providers) {
-      if (p.secret === '') this.#log.warn({ provider: p.config.name }, 'Provider without a shared secret');
+      if (p.config.sharedSecret === '') this.#log.warn({ provider: p.config.name }, 'Provider without a shared secret');
     }
     this.#providers = providers;
     this.#clients = clients;
