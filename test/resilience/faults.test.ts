@@ -19,19 +19,12 @@ import type { FaultProxy } from '../helpers/fault-proxy.js';
 import { figure } from '../helpers/figures.js';
 import { LdapTestClient } from '../helpers/ldap-client.js';
 import { ask, papRequest } from '../helpers/radius-client.js';
+import { waitFor } from '../helpers/wait.js';
 import { startStackBehindProxy, type Stack } from '../helpers/stack.js';
 
 const SUITE = 'resilience: faults';
 const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
 
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<number> {
-  const started = performance.now();
-  while (!(await probe())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return performance.now() - started;
-}
 
 async function bind(port: number, name: string, password: string): Promise<number> {
   const client = await LdapTestClient.connect(port);

@@ -19,6 +19,7 @@ import type { FaultProxy } from '../helpers/fault-proxy.js';
 import { figure } from '../helpers/figures.js';
 import { LdapTestClient } from '../helpers/ldap-client.js';
 import { ask, papRequest } from '../helpers/radius-client.js';
+import { waitFor } from '../helpers/wait.js';
 import { startStack, startStackBehindProxy, type Stack } from '../helpers/stack.js';
 
 const SUITE = 'resilience: load';
@@ -40,13 +41,6 @@ function heapAfterGc(): number {
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await probe())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function connectFrom(port: number, localAddress: string): Promise<LdapTestClient> {
   return new Promise((resolve, reject) => {

@@ -17,18 +17,11 @@ import { FaultProxy } from '../helpers/fault-proxy.js';
 import { figure } from '../helpers/figures.js';
 import { LdapTestClient } from '../helpers/ldap-client.js';
 import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SUITE = 'resilience: process';
 const userDn = (name: string): string => `cn=${name},ou=users,${BASE_DN}`;
 
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<number> {
-  const started = performance.now();
-  while (!(await probe())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return performance.now() - started;
-}
 
 describe('outpost process against a core behind a fault proxy', () => {
   let dir: string;
@@ -78,13 +71,13 @@ describe('outpost process against a core behind a fault proxy', () => {
     await waitFor('the ping to answer', async () => {
       assert.equal(outpost.child.exitCode, null, `exited early:\n${outpost.output()}`);
       return (await ping()) === 503;
-    });
+    }, 30_000);
     assert.equal(await healthcheck(), 1, 'healthcheck fails while the core is down');
-    await waitFor('a second attempt at the core', () => proxy.accepted >= 2);
+    await waitFor('a second attempt at the core', () => proxy.accepted >= 2, 30_000);
     assert.equal(await ping(), 503, 'still waiting');
 
     proxy.mode = 'pass';
-    const readyMs = await waitFor('the outpost to serve', async () => (await ping()) === 204);
+    const readyMs = await waitFor('the outpost to serve', async () => (await ping()) === 204, 30_000);
     figure(SUITE, 'ready after the core came up (ms; retries every 3 s)', Math.round(readyMs));
     assert.equal(await healthcheck(), 0);
     const whoami = await run('ldapwhoami', ['-x', '-H', `ldap://127.0.0.1:${ldapPort}`, '-D', userDn('alice'), '-w', 'alice-pw']);
