@@ -22,7 +22,7 @@ import type { DirectoryFile } from '../src/embedded-core/directory/types.js';
 import { benchCommandLine, intArg, numberArg } from './lib/cli.js';
 import { BENCH_BASE_DN, expectedEntryCount } from './lib/ldif.js';
 import { ensureFreeradius, freeradiusVersion, prepareFreeradius, startFreeradius } from './lib/freeradius.js';
-import { buildLoadgen, loadgenSource, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
+import { buildLoadgen, loadgenSource, kernelPart, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { runRadload, type RadloadKind, type RadloadOptions, type RadloadResult } from './lib/radload.js';
 import { cpuSeconds, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
 import {
@@ -66,6 +66,8 @@ interface Options {
   refreshRate: number;
   /** AUTHENTIK_WORKERS of the outpost in sections 1-4. */
   workers: number;
+  /** AUTHENTIK_WORKERS of the outpost in sections 7 and 8. */
+  radiusWorkers: number;
   /** Sections 1, 2 and 4: measurements per server, alternating; the median ratio is reported. */
   rounds: number;
   keep: boolean;
@@ -83,7 +85,8 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --pipeline C,D       pipelined runs: C connections with D requests in flight each (default 8,16)
   --bind-users N       users whose binds are cached first and then measured (default 1000); also the RADIUS users
   --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
-  --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 to 8 use 1)
+  --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 and 6 use 1)
+  --radius-workers N   AUTHENTIK_WORKERS of the outpost in sections 7 and 8 (default 2, one per CPU)
   --rounds N           sections 1, 2 and 4: runs per server, alternating ours and slapd (default 3; median ratio)
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
@@ -108,6 +111,7 @@ function parseOptions(): Options {
         'bind-users': string,
         'refresh-rate': string,
         workers: string,
+        'radius-workers': string,
         rounds: string,
         keep: { type: 'boolean', default: false },
       },
@@ -131,6 +135,7 @@ function parseOptions(): Options {
         bindUsers: Math.min(intArg('--bind-users', v['bind-users'] ?? '1000', 1, 100_000), users),
         refreshRate: intArg('--refresh-rate', v['refresh-rate'] ?? '2000', 10, 100_000),
         workers: intArg('--workers', v.workers ?? '2', 1, 16),
+        radiusWorkers: intArg('--radius-workers', v['radius-workers'] ?? '2', 1, 16),
         rounds: intArg('--rounds', v.rounds ?? '3', 1, 9),
         keep: v.keep,
       };
@@ -164,6 +169,8 @@ interface Outpost {
   accountingPort: number;
   /** Resolves at each "Directory loaded" log line, in order (polled from the log file). */
   nextLoad(timeoutMs?: number): Promise<LoadedEvent>;
+  /** Resolves once the ping answers 204: every worker serves. */
+  serving(timeoutMs: number): Promise<void>;
 }
 
 interface LoadedEvent {
@@ -212,6 +219,7 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
   const port = await freePort();
   const radiusPort = await freePort();
   const accountingPort = await freePort();
+  const metricsPort = await freePort();
   const scratch = join(tmp, name);
   mkdirSync(scratch, { recursive: true });
   const env: NodeJS.ProcessEnv = {};
@@ -222,7 +230,7 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
     AUTHENTIK_INSECURE: 'false',
     AUTHENTIK_LISTEN__LDAP: `127.0.0.1:${port}`,
     AUTHENTIK_LISTEN__LDAPS: `127.0.0.1:${await freePort()}`,
-    AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${await freePort()}`,
+    AUTHENTIK_LISTEN__METRICS: `127.0.0.1:${metricsPort}`,
     AUTHENTIK_LISTEN__RADIUS: `127.0.0.1:${radiusPort}`,
     AUTHENTIK_LISTEN__RADIUS_ACCOUNTING: `127.0.0.1:${accountingPort}`,
     TMPDIR: scratch,
@@ -232,7 +240,9 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
   // while the outpost is measured; only "Directory loaded" lines are picked out of it.
   const logPath = join(scratch, 'stdout.log');
   // As `npm start` runs it (--expose-gc: the outpost returns the first load's garbage at once).
-  const proc = group.start(name, process.execPath, ['--expose-gc', join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
+  // BENCH_OUTPOST_NODE_ARGS: extra node flags for the outpost only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env['BENCH_OUTPOST_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const proc = group.start(name, process.execPath, ['--expose-gc', ...extra, join(packageRoot, 'dist', 'src', 'main.js')], { env, stdoutFile: logPath });
   const follower = new LogFollower(logPath, '"event":"Directory loaded"');
   return {
     proc,
@@ -243,6 +253,15 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
       const obj = jsonObject(await follower.next(proc, timeoutMs)) ?? {};
       const num = (k: string): number => (typeof obj[k] === 'number' ? obj[k] : NaN);
       return { tookMs: num('took-ms'), users: num('users'), groups: num('groups'), at: performance.now() };
+    },
+    serving: async (timeoutMs) => {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const status = await fetch(`http://127.0.0.1:${metricsPort}/outpost.goauthentik.io/ping`).then((r) => r.status, () => 0);
+        if (status === 204) return;
+        if (performance.now() > deadline) throw new Error(`${name} not serving after ${timeoutMs} ms (ping ${status})`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
     },
   };
 }
@@ -698,10 +717,11 @@ class Bench {
     const frDir = prepareFreeradius(join(tmp, 'freeradius'), frPort, GENERATED_RADIUS_SECRET, list);
     const fr = startFreeradius(this.group, frDir);
     const core = await startCore(this.group, tmp, path);
-    const outpost = await startOutpost(this.group, tmp, 'ak-outpost-radius', core.url, GENERATED_RADIUS_OUTPOST_TOKEN);
+    const outpost = await startOutpost(this.group, tmp, 'ak-outpost-radius', core.url, GENERATED_RADIUS_OUTPOST_TOKEN, this.o.radiusWorkers);
     const ours: RadiusServer = { name: 'ak-outpost', port: outpost.radiusPort, watch: [outpost.proc, core.proc], usersFile };
     const theirs: RadiusServer = { name: 'freeradius', port: frPort, watch: [fr], usersFile };
     await this.radProbe(theirs, 30_000);
+    await outpost.serving(60_000);
     await this.radProbe(ours, 60_000);
     const timing = { seconds: this.o.seconds, warmupSeconds: this.o.warmup };
     const perMicro = (cpu: number | undefined, n: number): number => ((cpu ?? NaN) / n) * 1e6;
@@ -723,7 +743,7 @@ class Bench {
           section: '7',
           what,
           load: `${inFlight} in flight`,
-          ours: `${fmtInt(mine.opsPerSecond)} req/s (core's limit ${fmtInt(1e6 / coreUs)} req/s); outpost ${fmtInt(outpostUs)} µs CPU/req; ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
+          ours: `${fmtInt(mine.opsPerSecond)} req/s (core's limit ${fmtInt(1e6 / coreUs)} req/s); outpost ${fmtInt(outpostUs)} µs CPU/req (kernel ${fmtInt(perMicro(mine.cpu[kernelPart(outpost.proc.name)], mine.ops))}); ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
           slapd: `${fmtInt(peer.opsPerSecond)} req/s (${fmtInt(perMicro(peer.cpu[fr.name], peer.ops))} µs CPU/req)${peer.wrong + peer.lost > 0 ? `; ${peer.lost} lost, ${peer.wrong} wrong` : ''}`,
           ratio: fmtRatio(ratio(mine.opsPerSecond, peer.opsPerSecond)),
           target,
@@ -750,7 +770,7 @@ class Bench {
             section: '8',
             what: `${p.what} ${pathNote}`,
             load: `${inFlight} in flight`,
-            ours: `${fmtInt(mine.opsPerSecond)} answers/s; outpost ${fmtInt(perMicro(mine.cpu[outpost.proc.name], mine.ops))} µs CPU each; core ${fmtNum(mine.cpu[core.proc.name] ?? NaN)} s CPU; ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
+            ours: `${fmtInt(mine.opsPerSecond)} answers/s; outpost ${fmtInt(perMicro(mine.cpu[outpost.proc.name], mine.ops))} µs CPU each (kernel ${fmtInt(perMicro(mine.cpu[kernelPart(outpost.proc.name)], mine.ops))}); core ${fmtNum(mine.cpu[core.proc.name] ?? NaN)} s CPU; ${fmtInt(mine.lost)} lost, ${fmtInt(mine.wrong)} wrong`,
             slapd: `${fmtInt(peer.opsPerSecond)} PAP req/s`,
             ratio: fmtRatio(r),
             target: '≥1.0×',
@@ -766,7 +786,7 @@ class Bench {
         const keptRate = drop.sentPerSecond >= 0.95 * rate;
         this.rows.push({
           section: '8',
-          what: `Access-Request with a bad Message-Authenticator, dropped ${this.note("Bad Message-Authenticator: sent open loop at FreeRADIUS's PAP rate at that number in flight (no answer comes back to pace a closed loop). The outpost's capacity = 1 / (outpost CPU per dropped packet), the packets/s one CPU allows (Node runs the listener on one thread); met when that is ≥ FreeRADIUS's rate, the generator kept the rate, and no packet was answered.")}`,
+          what: `Access-Request with a bad Message-Authenticator, dropped ${this.note("Bad Message-Authenticator: sent open loop at FreeRADIUS's PAP rate at that number in flight (no answer comes back to pace a closed loop). The outpost's capacity = 1 / (outpost CPU per dropped packet), the packets/s one CPU allows; met when that is ≥ FreeRADIUS's rate, the generator kept the rate, and no packet was answered.")}`,
           load: `open loop, FreeRADIUS's ${inFlight}-in-flight rate`,
           ours: `sent ${fmtInt(drop.sentPerSecond)} pkt/s, ${fmtInt(drop.unexpected)} answered; outpost ${fmtNum(dropUs)} µs CPU each (capacity ≈ ${fmtInt(capacity)} pkt/s); core ${fmtNum(drop.cpu[core.proc.name] ?? NaN)} s CPU`,
           slapd: `${fmtInt(peer.opsPerSecond)} PAP req/s`,
@@ -869,7 +889,7 @@ async function main(): Promise<void> {
         slapd: slapdVersion(),
         ...(runRadius ? { freeradius: freeradiusVersion() } : {}),
         directory: directoryLine || '(default sections not run)',
-        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5-8); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6, ${o.radiusWorkers} in 7 and 8); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
       },
       bench.rows,
       bench.cpuRows,

@@ -7,18 +7,20 @@
  *   ak-outpost --help        usage; an unknown option or command is one line on stderr and exit 2
  */
 import { once } from 'node:events';
+import { isIP } from 'node:net';
 import { loadConfig, type OutpostConfig } from './config/env.js';
 import { CONTROL_LIMITS, METRICS_LIMITS } from './config/limits.js';
 import { startEmbeddedDefault } from './demo.js';
 import { ConfigError } from './errors.js';
 import { parseCommandLine, USAGE_EXIT_CODE, UsageError, usageErrorLine } from './lib/cli.js';
 import { runHealthcheck } from './observability/healthcheck.js';
-import { LogRoot } from './observability/log.js';
+import { LogRoot, type Logger } from './observability/log.js';
 import { MetricsRegistry } from './observability/metrics.js';
 import { startMetricsServer } from './observability/server.js';
-import { attachWorkerChannel, cluster, takeWorkerBindKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
+import { attachWorkerChannel, cluster, takeWorkerBindKey, takeWorkerLinkKey, WorkerSupervisor, workerSlot, type WorkerChannel } from './outpost/cluster.js';
 import { parseSharedBind, type BindShare } from './providers/ldap/bind-share.js';
-import { parseForwardedDatagram, type RadiusRouting } from './listeners/radius/routing.js';
+import { parseForwardedDatagram, type ForwardedDatagram, type RadiusRouting } from './listeners/radius/routing.js';
+import { RadiusWorkerLink } from './listeners/radius/worker-link.js';
 import { startOutpost } from './run.js';
 import { CoarseTimers } from './util/coarse-timers.js';
 import { fullVersion } from './version.js';
@@ -149,7 +151,9 @@ async function run(config: OutpostConfig): Promise<number> {
           },
         });
 
+  let radiusLink: RadiusWorkerLink | undefined;
   const cleanup = async (): Promise<void> => {
+    radiusLink?.close();
     channel?.detach();
     await metricsServer?.close();
     timers.close();
@@ -160,7 +164,12 @@ async function run(config: OutpostConfig): Promise<number> {
   try {
     if (config.core !== undefined) {
       const bindShare = channel === undefined ? undefined : workerBindShare(channel);
-      const radiusRouting = channel === undefined || slot === undefined ? undefined : workerRadiusRouting(channel, slot, config.workers);
+      let radiusRouting: RadiusRouting | undefined;
+      if (channel !== undefined && slot !== undefined) {
+        const routing = await workerRadiusRouting(channel, slot, config.workers, logRoot.child('authentik.outpost.radius'));
+        radiusRouting = routing.routing;
+        radiusLink = routing.link;
+      }
       const outpost = await startOutpost(config, {
         logRoot,
         registry,
@@ -217,19 +226,49 @@ function workerBindShare(channel: WorkerChannel): BindShare | undefined {
   };
 }
 
-/** RADIUS datagrams routed between the workers by the slot their State names, over the channel to the primary. */
-function workerRadiusRouting(channel: WorkerChannel, slot: number, workers: number): RadiusRouting {
+/**
+ * RADIUS datagrams routed to the worker owning them (over the direct link when it is up, else the channel to the
+ * primary), and Message-Authenticator clients (over the channel).
+ */
+async function workerRadiusRouting(
+  channel: WorkerChannel,
+  slot: number,
+  workers: number,
+  logger: Logger,
+): Promise<{ routing: RadiusRouting; link: RadiusWorkerLink | undefined }> {
   const topic = 'radius.datagram';
-  return {
+  const maTopic = 'radius.ma-client';
+  const receivers = new Set<(datagram: ForwardedDatagram) => void>();
+  const key = takeWorkerLinkKey();
+  const link =
+    key === undefined
+      ? undefined
+      : await RadiusWorkerLink.open({ slot, key, logger, onDatagram: (datagram) => receivers.forEach((receive) => receive(datagram)) });
+  const routing: RadiusRouting = {
     slot,
     workers,
-    forward: (owner, datagram) => channel.peers.sendTo(owner, topic, datagram),
-    subscribe: (onDatagram) =>
-      channel.peers.subscribe(topic, (payload) => {
+    forward: (owner, datagram) => {
+      if (link?.send(owner, datagram) === true) return 'link';
+      return channel.peers.sendTo(owner, topic, datagram) ? 'channel' : undefined;
+    },
+    subscribe: (onDatagram) => {
+      receivers.add(onDatagram);
+      const unsubscribe = channel.peers.subscribe(topic, (payload) => {
         const datagram = parseForwardedDatagram(payload);
         if (datagram !== undefined) onDatagram(datagram);
+      });
+      return () => {
+        receivers.delete(onDatagram);
+        unsubscribe();
+      };
+    },
+    announceMaClient: (address) => channel.peers.publish(maTopic, address),
+    subscribeMaClients: (onAddress) =>
+      channel.peers.subscribe(maTopic, (payload) => {
+        if (typeof payload === 'string' && isIP(payload) !== 0) onAddress(payload);
       }),
   };
+  return { routing, link };
 }
 
 /** AUTHENTIK_WORKERS > 1: the primary forks the workers and serves metrics and health for all of them. */

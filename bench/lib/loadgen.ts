@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, jsonObject, type Managed, type ProcessGroup } from './procs.js';
+import { cpuTimes, jsonObject, type Managed, type ProcessGroup } from './procs.js';
 
 /** bench/loadgen/<file> (ldapload.c, radload.c) from dist/bench/lib/ (compiled) or bench/lib/ (sources). */
 export function loadgenSource(file = 'ldapload.c'): string {
@@ -219,22 +219,33 @@ export async function runLoad(
  * result line (a JSON object with "ops") to `onResult`. Returns the window's CPU seconds by process name, filled
  * at the end line.
  */
+/** Key of a process's kernel (system) CPU in a sampleWindow record. */
+export function kernelPart(name: string): string {
+  return `${name} kernel`;
+}
+
 export function sampleWindow(
   proc: Managed,
   watch: readonly Managed[],
   onResult: (obj: Record<string, unknown>) => void,
   hooks: { onMeasure?: () => void; onEnd?: (cpu: Record<string, number>) => void } = {},
 ): Record<string, number> {
-  const before = new Map<string, number>();
+  const before = new Map<string, { total: number; system: number }>();
   const cpu: Record<string, number> = {};
+  const none = { total: NaN, system: NaN };
   proc.onLine((line) => {
     const obj = jsonObject(line);
     if (obj === undefined) return;
     if (obj['event'] === 'measure') {
-      for (const m of watch) before.set(m.name, cpuSeconds(m.pid) ?? NaN);
+      for (const m of watch) before.set(m.name, cpuTimes(m.pid) ?? none);
       hooks.onMeasure?.();
     } else if (obj['event'] === 'end') {
-      for (const m of watch) cpu[m.name] = (cpuSeconds(m.pid) ?? NaN) - (before.get(m.name) ?? NaN);
+      for (const m of watch) {
+        const start = before.get(m.name) ?? none;
+        const end = cpuTimes(m.pid) ?? none;
+        cpu[m.name] = end.total - start.total;
+        cpu[kernelPart(m.name)] = end.system - start.system;
+      }
       hooks.onEnd?.(cpu);
     } else if ('ops' in obj) {
       onResult(obj);

@@ -22,11 +22,20 @@ function ticksPerSecond(): number {
  * AUTHENTIK_WORKERS forks its workers), or undefined when it is gone.
  */
 export function cpuSeconds(pid: number): number | undefined {
-  const own = ownCpuSeconds(pid);
+  return cpuTimes(pid)?.total;
+}
+
+/** cpuSeconds with its kernel (system) part, which bounds what any user-space change can save. */
+export function cpuTimes(pid: number): { total: number; system: number } | undefined {
+  const own = ownCpuTimes(pid);
   if (own === undefined) return undefined;
-  let total = own;
-  for (const child of childPids(pid)) total += cpuSeconds(child) ?? 0;
-  return total;
+  const sum = { ...own };
+  for (const child of childPids(pid)) {
+    const c = cpuTimes(child);
+    sum.total += c?.total ?? 0;
+    sum.system += c?.system ?? 0;
+  }
+  return sum;
 }
 
 function childPids(pid: number): number[] {
@@ -50,7 +59,7 @@ function childPids(pid: number): number[] {
   return out;
 }
 
-function ownCpuSeconds(pid: number): number | undefined {
+function ownCpuTimes(pid: number): { total: number; system: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -62,7 +71,7 @@ function ownCpuSeconds(pid: number): number | undefined {
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return (utime + stime) / ticksPerSecond();
+  return { total: (utime + stime) / ticksPerSecond(), system: stime / ticksPerSecond() };
 }
 
 /** Resident and peak resident set size in bytes (VmRSS, VmHWM), or undefined when the process is gone. */

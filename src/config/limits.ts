@@ -42,6 +42,12 @@ export const CONTROL_LIMITS = Object.freeze({
    * process channel and not yet flushed, per hop (sending worker, primary to each worker); more are dropped and counted.
    */
   workerRelaysInFlight: 256,
+  /** Octets queued on one direct link between two workers (routed RADIUS datagrams); beyond, the channel is used. */
+  workerLinkQueueBytes: 1024 * 1024,
+  /** A link not up (refused, closed) is not dialled again for this long; the channel carries its datagrams meanwhile. */
+  workerLinkRetryMs: 1_000,
+  /** An incoming link must prove the key within this time. */
+  workerLinkAuthTimeoutMs: 2_000,
 });
 
 /** Validation of the environment (src/config/env.ts). */

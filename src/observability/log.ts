@@ -9,21 +9,42 @@ import { levelLabel, toPinoLevel, type LogLevel } from '../lib/log-level.js';
 
 export type Logger = PinoLogger;
 
-/** Field paths whose values are replaced in every log line: a second line of defence, not the first. */
-export const REDACTED_PATHS: readonly string[] = (() => {
-  const keys = [
-    'password', 'passwd', 'token', 'secret', 'sharedSecret', 'shared_secret', 'authorization', 'Authorization',
-    'cookie', 'Cookie', '"set-cookie"', 'sessionCookie', 'session_cookie', 'privateKey', 'private_key',
-    'privateKeyPem', 'key_data', 'totp',
-  ];
-  const paths: string[] = [];
-  for (const key of keys) {
-    paths.push(key, `*.${key}`, `*.*.${key}`);
-  }
-  return paths;
-})();
+/**
+ * Field names whose values are replaced in every log line, at any depth up to REDACT_DEPTH (objects and arrays): a
+ * second line of defence, not the first. Our own walk rather than pino's `redact`: its wildcard paths (`*.key`,
+ * `*.*.key` for each name) cost about 42 µs per line here against about 8 µs for the whole line without them.
+ */
+export const REDACTED_KEYS: ReadonlySet<string> = new Set([
+  'password', 'passwd', 'token', 'secret', 'sharedSecret', 'shared_secret', 'authorization', 'Authorization',
+  'cookie', 'Cookie', 'set-cookie', 'sessionCookie', 'session_cookie', 'privateKey', 'private_key',
+  'privateKeyPem', 'key_data', 'totp',
+]);
+
+const REDACT_DEPTH = 4;
 
 export const REDACTED = '[redacted]';
+
+/** `value` with every value under a REDACTED_KEYS name replaced; copied only along the paths that change. */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (typeof value !== 'object' || value === null || depth > REDACT_DEPTH || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const redacted = redactSecrets(item, depth + 1);
+      if (redacted !== item) (copy ??= value.slice())[i] = redacted;
+    }
+    return (copy ?? value) as T;
+  }
+  const record = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    const redacted = REDACTED_KEYS.has(key) ? REDACTED : redactSecrets(item, depth + 1);
+    if (redacted !== item) (copy ??= { ...record })[key] = redacted;
+  }
+  return (copy ?? value) as T;
+}
 
 export interface LogRootOptions {
   level?: LogLevel;
@@ -55,8 +76,10 @@ export class LogRoot {
         timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
         formatters: {
           level: (label) => ({ level: levelLabel(label) }),
+          log: (fields) => redactSecrets(fields),
         },
-        redact: { paths: [...REDACTED_PATHS], censor: REDACTED },
+        // pino formats only the root's bindings; serializers reach every child's top-level binding too.
+        serializers: Object.fromEntries([...REDACTED_KEYS].map((key) => [key, () => REDACTED])),
         onChild: (child) => this.#track(child),
       },
       destination,
@@ -73,7 +96,7 @@ export class LogRoot {
    * here: pino repeats a `logger` binding given again to .child() of a named logger.
    */
   child(name: string, bindings: Record<string, unknown> = {}): Logger {
-    return this.#base.child({ ...bindings, logger: name });
+    return this.#base.child({ ...redactSecrets(bindings), logger: name });
   }
 
   /** Changes the level of the root and of every logger derived from it. */

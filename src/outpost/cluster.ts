@@ -24,6 +24,9 @@ export const WORKER_SLOT_ENV = 'AKO_WORKER_SLOT';
 /** Environment variable carrying the bind-cache HMAC key (base64) all workers share; read once and removed. */
 export const BIND_KEY_ENV = 'AKO_BIND_CACHE_KEY';
 
+/** Environment variable carrying the key of the direct links between workers (base64); read once and removed. */
+export const LINK_KEY_ENV = 'AKO_WORKER_LINK_KEY';
+
 /** A message one worker publishes to all its siblings (e.g. a verified bind), relayed by the primary. */
 type PeerMessage = { t: 'peer'; topic: string; payload: unknown };
 /** A message for one worker slot; the primary hands it over as a PeerMessage. */
@@ -107,12 +110,13 @@ export class WorkerSupervisor {
   constructor(options: SupervisorOptions) {
     this.#log = options.logger;
     const bindKey = randomBytes(32).toString('base64');
+    const linkKey = randomBytes(32).toString('base64');
     this.#fork =
       options.fork ??
       ((slot) => {
         // Structured clone rather than JSON on the channel: metric values may be NaN or infinite.
         cluster.setupPrimary({ serialization: 'advanced' });
-        return cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [BIND_KEY_ENV]: bindKey });
+        return cluster.fork({ [WORKER_SLOT_ENV]: String(slot), [BIND_KEY_ENV]: bindKey, [LINK_KEY_ENV]: linkKey });
       });
     this.#restartInitialMs = options.restartInitialMs ?? CONTROL_LIMITS.workerRestartInitialMs;
     this.#restartMaxMs = options.restartMaxMs ?? CONTROL_LIMITS.workerRestartMaxMs;
@@ -349,8 +353,17 @@ export function attachWorkerChannel(handlers: WorkerChannelHandlers): WorkerChan
 
 /** The bind-cache key the primary gave this worker (removed from the environment once read). */
 export function takeWorkerBindKey(): Buffer | undefined {
-  const value = process.env[BIND_KEY_ENV];
-  delete process.env[BIND_KEY_ENV];
+  return takeKey(BIND_KEY_ENV);
+}
+
+export function takeWorkerLinkKey(): Buffer | undefined {
+  return takeKey(LINK_KEY_ENV);
+}
+
+/** A 32-octet key from the environment, removed from it so nothing started later inherits it. */
+function takeKey(name: string): Buffer | undefined {
+  const value = process.env[name];
+  delete process.env[name];
   if (value === undefined) return undefined;
   const key = Buffer.from(value, 'base64');
   return key.length === 32 ? key : undefined;

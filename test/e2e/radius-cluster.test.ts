@@ -3,9 +3,11 @@
  * as supplicant and NAS. Both workers read the one shared UDP socket, so the packets of one EAP conversation land
  * on either; those carrying the other worker's State must reach it (routed over the cluster channel) or the
  * conversation fails with an unknown State. Every conversation must succeed, and some packets must have crossed.
+ * Copies of a PAP request must meet the duplicate cache of the worker running it, whichever worker read them.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,8 @@ import { RADIUS_OUTPOST_TOKEN, RADIUS_SECRET, testDirectory } from '../helpers/d
 import { assertKeysMatch, eapolRunner, peapGtc, TLS12, TLS13, ttlsPap } from '../helpers/eapol.js';
 import { metricSum } from '../helpers/metrics-text.js';
 import { freePort } from '../helpers/net.js';
+import { papRequest } from '../helpers/radius-client.js';
+import { Code } from '../../src/protocol/radius/index.js';
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -75,9 +79,31 @@ describe('EAP with AUTHENTIK_WORKERS=2', () => {
       assertKeysMatch(result.output);
     }
     assert.ok((await forwarded()) > before, 'no packet crossed to the other worker');
+    assert.ok(metricSum(await metrics(), 'ak_outpost_radius_packets_forwarded_total', { path: 'link' }) > 0, 'the direct link between the workers carried none');
     const text = await metrics();
     assert.equal(metricSum(text, 'authentik_outpost_radius_requests_rejected_total'), 0, 'nothing was rejected');
     assert.equal(metricSum(text, 'ak_outpost_radius_packets_dropped_total'), 0, 'nothing was dropped');
+  });
+
+  test('retransmissions received by either worker run the flow once per request (PAP)', async () => {
+    const flowRuns = async (): Promise<number> => metricSum(await metrics(), 'authentik_outpost_flow_timing_get_seconds_count');
+    const before = await flowRuns();
+    const client = dgram.createSocket('udp4');
+    const answers: Buffer[] = [];
+    client.on('message', (msg) => answers.push(msg));
+    await new Promise<void>((resolve) => client.bind({ address: '127.0.0.1', port: 0 }, resolve));
+    try {
+      const requests = Array.from({ length: 20 }, (_, i) => papRequest('alice', 'alice-pw', RADIUS_SECRET, { identifier: 100 + i }).datagram);
+      // Four copies of each, back to back: the kernel hands them to either worker, mostly before the first answer.
+      for (const datagram of requests) {
+        for (let copy = 0; copy < 4; copy++) await new Promise<void>((resolve, reject) => client.send(datagram, radiusPort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      }
+      await waitFor('an answer to every copy', () => answers.length >= 80);
+      for (const answer of answers) assert.equal(answer[0], Code.AccessAccept);
+      assert.equal((await flowRuns()) - before, 20, 'one flow run per request');
+    } finally {
+      client.close();
+    }
   });
 
   test('a wrong password still fails, and no password or secret is logged', async () => {

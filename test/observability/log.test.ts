@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogRoot } from '../../src/observability/log.js';
+import { LogRoot, redactSecrets } from '../../src/observability/log.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; destination: { write(s: string): void } } {
   const raw: string[] = [];
@@ -73,5 +73,32 @@ describe('log', () => {
     assert.ok(!text.includes('SECRET'), text);
     assert.ok(text.includes('visible'));
     assert.ok(text.includes('[redacted]'));
+  });
+
+  test('redaction reaches into arrays and nested objects, covers bindings, and leaves the caller\'s object alone', () => {
+    const out = capture();
+    const root = new LogRoot({ level: 'trace', destination: out.destination });
+    const fields = {
+      providers: [{ name: 'one', sharedSecret: 'a-SECRET' }, { name: 'two', nested: { deeper: { 'set-cookie': ['b-SECRET'] } } }],
+      plain: 'kept',
+    };
+    const snapshot = structuredClone(fields);
+    root.child('t', { token: 'binding-SECRET', request: 7 }).info(fields, 'nested');
+    assert.deepEqual(fields, snapshot, 'the logged object was not changed');
+    const [line] = out.lines();
+    const text = JSON.stringify(line);
+    assert.ok(!text.includes('SECRET'), text);
+    assert.deepEqual(line?.['providers'], [{ name: 'one', sharedSecret: '[redacted]' }, { name: 'two', nested: { deeper: { 'set-cookie': '[redacted]' } } }]);
+    assert.equal(line?.['plain'], 'kept');
+    assert.equal(line?.['token'], '[redacted]');
+    assert.equal(line?.['request'], 7);
+    // A child made on a pino logger directly (not through LogRoot.child).
+    root.child('t').child({ password: 'direct-SECRET' }).info('direct child');
+    assert.equal(out.lines()[1]?.['password'], '[redacted]');
+  });
+
+  test('redactSecrets returns the same object when nothing is secret', () => {
+    const fields = { client: '127.0.0.1', list: [1, { a: 2 }], buffer: Buffer.from('password') };
+    assert.equal(redactSecrets(fields), fields);
   });
 });

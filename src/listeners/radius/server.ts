@@ -27,7 +27,7 @@ import {
 } from '../../protocol/radius/index.js';
 import type { ClientTable } from './clients.js';
 import { DuplicateCache, requestKey, type Answer } from './duplicates.js';
-import { forwardTarget, type ForwardedDatagram, type RadiusRouting } from './routing.js';
+import { forwardTarget, type ForwardedDatagram, type ForwardPath, type RadiusRouting } from './routing.js';
 
 export interface RadiusClient {
   readonly secret: Secret;
@@ -77,7 +77,7 @@ export interface RadiusListenerOptions<T extends RadiusClient> {
   /** AUTHENTIK_WORKERS > 1: the channel to the sibling workers. */
   routing?: RadiusRouting;
   /** A datagram was routed to the worker holding its conversation. */
-  onForward?: (service: RadiusService) => void;
+  onForward?: (service: RadiusService, path: ForwardPath) => void;
   maxInProgress?: number;
   duplicateCacheMs?: number;
   duplicateCacheEntries?: number;
@@ -131,7 +131,17 @@ export class RadiusListener<T extends RadiusClient> {
       ttlMs: options.duplicateCacheMs ?? RADIUS_LIMITS.duplicateCacheMs,
       maxEntries: options.duplicateCacheEntries ?? RADIUS_LIMITS.duplicateCacheEntries,
     });
-    this.#unsubscribeRouting = options.routing?.subscribe((routed) => this.#receiveRouted(routed));
+    const routing = options.routing;
+    if (routing === undefined) {
+      this.#unsubscribeRouting = undefined;
+    } else {
+      const unsubscribeDatagrams = routing.subscribe((routed) => this.#receiveRouted(routed));
+      const unsubscribeMaClients = routing.subscribeMaClients((address) => this.#rememberMaClient(address, false));
+      this.#unsubscribeRouting = () => {
+        unsubscribeDatagrams();
+        unsubscribeMaClients();
+      };
+    }
   }
 
   get boundSockets(): readonly BoundRadiusSocket[] {
@@ -218,13 +228,14 @@ export class RadiusListener<T extends RadiusClient> {
     if (ma === 'absent' && mustHaveMa) {
       return this.#drop('missing_message_authenticator', service);
     }
-    if (ma === 'valid' && packet.code === Code.AccessRequest) this.#rememberMaClient(address);
+    if (ma === 'valid' && packet.code === Code.AccessRequest) this.#rememberMaClient(address, true);
 
     const routing = routed ? undefined : this.#options.routing;
-    const owner = routing === undefined ? undefined : forwardTarget(packet, routing.slot, routing.workers);
+    const owner = routing === undefined ? undefined : forwardTarget(packet, rinfo, routing.slot, routing.workers);
     if (routing !== undefined && owner !== undefined) {
-      if (!routing.forward(owner, { socket: index, address: rinfo.address, port: rinfo.port, datagram })) return this.#drop('forward_overload', service);
-      this.#options.onForward?.(service);
+      const path = routing.forward(owner, { socket: index, address: rinfo.address, port: rinfo.port, datagram });
+      if (path === undefined) return this.#drop('forward_overload', service);
+      this.#options.onForward?.(service, path);
       return;
     }
 
@@ -282,12 +293,14 @@ export class RadiusListener<T extends RadiusClient> {
     return policy === 'true' || (policy === 'auto' && this.#maClients.has(address));
   }
 
-  #rememberMaClient(address: string): void {
+  /** `announce`: learnt here (not from a sibling), so the other workers are told too. */
+  #rememberMaClient(address: string, announce: boolean): void {
     if (this.#options.requireMessageAuthenticator !== 'auto' || this.#maClients.has(address)) return;
     if (this.#maClients.size >= RADIUS_LIMITS.messageAuthenticatorClients) {
       const oldest = this.#maClients.values().next().value;
       if (oldest !== undefined) this.#maClients.delete(oldest);
     }
     this.#maClients.add(address);
+    if (announce) this.#options.routing?.announceMaClient(address);
   }
 }

@@ -6,7 +6,7 @@ export interface RadiusMetrics {
   rejected: Counter<'outpost_name' | 'reason' | 'app'>;
   dropped: Counter<'outpost_name' | 'service' | 'reason'>;
   accounting: Counter<'outpost_name' | 'app' | 'status'>;
-  forwarded: Counter<'outpost_name' | 'service'>;
+  forwarded: Counter<'outpost_name' | 'service' | 'path'>;
 }
 
 export function radiusMetrics(registry: MetricsRegistry): RadiusMetrics {
@@ -33,8 +33,8 @@ export function radiusMetrics(registry: MetricsRegistry): RadiusMetrics {
     }),
     forwarded: registry.counter({
       name: 'ak_outpost_radius_packets_forwarded_total',
-      help: 'Access-Requests routed to the worker holding their conversation (AUTHENTIK_WORKERS > 1)',
-      labelNames: ['outpost_name', 'service'],
+      help: 'Access-Requests routed to the worker owning them (AUTHENTIK_WORKERS > 1), by path: a direct link or the supervisor',
+      labelNames: ['outpost_name', 'service', 'path'],
     }),
   };
 }

@@ -52,7 +52,7 @@ export class RadiusModule implements OutpostModule {
       requireMessageAuthenticator: deps.config.radius.requireMessageAuthenticator,
       logger: ctx.logRoot.child('authentik.outpost.radius.listener'),
       onDrop: (reason, service) => metrics.dropped.inc({ outpost_name: outpostName(), service, reason }),
-      onForward: (service) => metrics.forwarded.inc({ outpost_name: outpostName(), service }),
+      onForward: (service, path) => metrics.forwarded.inc({ outpost_name: outpostName(), service, path }),
       ...(deps.routing !== undefined ? { routing: deps.routing } : {}),
     });
   }
