@@ -19,12 +19,14 @@ import {
   generatedUsername,
 } from '../src/embedded-core/directory/generate.js';
 import type { DirectoryFile } from '../src/embedded-core/directory/types.js';
+import { certificateFileStem, openPki } from '../src/embedded-core/pki.js';
 import { benchCommandLine, intArg, numberArg } from './lib/cli.js';
 import { BENCH_BASE_DN, expectedEntryCount } from './lib/ldif.js';
 import { ensureFreeradius, freeradiusVersion, prepareFreeradius, startFreeradius } from './lib/freeradius.js';
 import { buildLoadgen, loadgenSource, kernelPart, runLoad, type LoadOptions, type LoadResult } from './lib/loadgen.js';
 import { runRadload, type RadloadKind, type RadloadOptions, type RadloadResult } from './lib/radload.js';
-import { cpuSeconds, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
+import { cpuSeconds, cpuTimes, freePort, jsonObject, LogFollower, memoryOf, ProcessGroup, waitForLine, type Managed } from './lib/procs.js';
+import { runEapolBatch } from './lib/eapol.js';
 import {
   atLeast,
   atMost,
@@ -66,8 +68,11 @@ interface Options {
   refreshRate: number;
   /** AUTHENTIK_WORKERS of the outpost in sections 1-4. */
   workers: number;
-  /** AUTHENTIK_WORKERS of the outpost in sections 7 and 8. */
+  /** AUTHENTIK_WORKERS of the outpost in sections 7 to 9. */
   radiusWorkers: number;
+  /** Section 9: EAP-TTLS conversations per server and TLS version, and how many at once. */
+  eapAuths: number;
+  eapConcurrency: number;
   /** Sections 1, 2 and 4: measurements per server, alternating; the median ratio is reported. */
   rounds: number;
   keep: boolean;
@@ -79,14 +84,16 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --groups-per-user N  direct groups per user (default 3)
   --seconds S          measured seconds per run (default 3)
   --warmup S           warm-up seconds before each run (default 1)
-  --sections LIST      which of 1-8 to run (default 1,2,3,4,5,7,8; 6 comes with --large)
+  --sections LIST      which of 1-9 to run (default 1,2,3,4,5,7,8,9; 6 comes with --large)
   --large              also section 6: 100,000 users and 10,000 groups (cached mode; takes a few minutes)
   --large-users N / --large-groups N   size of section 6 (default 100000 / 10000)
   --pipeline C,D       pipelined runs: C connections with D requests in flight each (default 8,16)
   --bind-users N       users whose binds are cached first and then measured (default 1000); also the RADIUS users
   --refresh-rate R     section 6: searches per second while the refresh runs (default 2000)
   --workers N          AUTHENTIK_WORKERS of the outpost in sections 1-4 (default 2, one per CPU; 5 and 6 use 1)
-  --radius-workers N   AUTHENTIK_WORKERS of the outpost in sections 7 and 8 (default 2, one per CPU)
+  --radius-workers N   AUTHENTIK_WORKERS of the outpost in sections 7 to 9 (default 2, one per CPU)
+  --eap-auths N        section 9: EAP-TTLS/PAP conversations per server and TLS version (default 60)
+  --eap-concurrency N  section 9: conversations at once (default 4)
   --rounds N           sections 1, 2 and 4: runs per server, alternating ours and slapd (default 3; median ratio)
   --keep               keep the temp dir (configs, LDIF, logs)
 `;
@@ -112,12 +119,14 @@ function parseOptions(): Options {
         'refresh-rate': string,
         workers: string,
         'radius-workers': string,
+        'eap-auths': string,
+        'eap-concurrency': string,
         rounds: string,
         keep: { type: 'boolean', default: false },
       },
     },
     ({ values: v }) => {
-      const sections = new Set((v.sections ?? '1,2,3,4,5,7,8').split(',').map((s) => intArg('--sections', s.trim(), 1, 8)));
+      const sections = new Set((v.sections ?? '1,2,3,4,5,7,8,9').split(',').map((s) => intArg('--sections', s.trim(), 1, 9)));
       const [connections, depth] = (v.pipeline ?? '8,16').split(',');
       const users = intArg('--users', v.users ?? '10000', 10, 100_000);
       return {
@@ -136,6 +145,8 @@ function parseOptions(): Options {
         refreshRate: intArg('--refresh-rate', v['refresh-rate'] ?? '2000', 10, 100_000),
         workers: intArg('--workers', v.workers ?? '2', 1, 16),
         radiusWorkers: intArg('--radius-workers', v['radius-workers'] ?? '2', 1, 16),
+        eapAuths: intArg('--eap-auths', v['eap-auths'] ?? '60', 1, 10_000),
+        eapConcurrency: intArg('--eap-concurrency', v['eap-concurrency'] ?? '4', 1, 64),
         rounds: intArg('--rounds', v.rounds ?? '3', 1, 9),
         keep: v.keep,
       };
@@ -265,6 +276,9 @@ async function startOutpost(group: ProcessGroup, tmp: string, name: string, core
     },
   };
 }
+
+/** Section 9: the EAP server certificate both RADIUS servers present. */
+const EAP_CERTIFICATE = 'radius-bench';
 
 // ------------------------------------------------------------------------------------------------- the run
 
@@ -707,14 +721,27 @@ class Bench {
   async radius(tmp: string): Promise<void> {
     const users = this.o.bindUsers;
     log(`sections 7-8: generating ${fmtInt(users)} users`);
-    const dir = await generateDirectory({ users, groups: 10, groupsPerUser: 1, seed: 7 });
+    // One EAP server certificate from the core's CA for both servers (files in the core's certs dir).
+    const pki = openPki(join(tmp, 'certs'));
+    pki.serverCertificate(EAP_CERTIFICATE, []);
+    const tls = {
+      certificateFile: join(pki.certsDir, `${certificateFileStem(EAP_CERTIFICATE)}.pem`),
+      keyFile: join(pki.certsDir, `${certificateFileStem(EAP_CERTIFICATE)}.key`),
+      caFile: pki.caPath,
+    };
+    const generated = await generateDirectory({ users, groups: 10, groupsPerUser: 1, seed: 7 });
+    const dir = {
+      ...generated,
+      certificates: [{ name: EAP_CERTIFICATE, certificate_file: tls.certificateFile, key_file: tls.keyFile }],
+      providers: (generated.providers ?? []).map((p) => (p.type === 'radius' ? { ...p, certificate: EAP_CERTIFICATE } : p)),
+    };
     const path = join(tmp, 'directory-radius.json');
     writeFileSync(path, JSON.stringify(dir));
     const list = Array.from({ length: users }, (_, i) => ({ name: generatedUsername(i + 1), password: generatedPassword(i + 1) }));
     const usersFile = join(tmp, 'radius-users.txt');
     writeFileSync(usersFile, list.map((u) => `${u.name}:${u.password}\n`).join(''), { mode: 0o600 });
     const frPort = await freePort();
-    const frDir = prepareFreeradius(join(tmp, 'freeradius'), frPort, GENERATED_RADIUS_SECRET, list);
+    const frDir = prepareFreeradius(join(tmp, 'freeradius'), frPort, GENERATED_RADIUS_SECRET, list, tls);
     const fr = startFreeradius(this.group, frDir);
     const core = await startCore(this.group, tmp, path);
     const outpost = await startOutpost(this.group, tmp, 'ak-outpost-radius', core.url, GENERATED_RADIUS_OUTPOST_TOKEN, this.o.radiusWorkers);
@@ -796,9 +823,61 @@ class Bench {
         });
       }
     }
+    if (this.o.sections.has(9)) await this.eapTtls({ ours, theirs, outpost: outpost.proc, core: core.proc, fr, tls, list, tmp });
     await this.group.stop(outpost.proc);
     await this.group.stop(core.proc);
     await this.group.stop(fr);
+  }
+
+  // ---- section 9: EAP-TTLS/PAP against FreeRADIUS, same certificate
+
+  async eapTtls(s: {
+    ours: RadiusServer;
+    theirs: RadiusServer;
+    outpost: Managed;
+    core: Managed;
+    fr: Managed;
+    tls: { caFile: string };
+    list: ReadonlyArray<{ name: string; password: string }>;
+    tmp: string;
+  }): Promise<void> {
+    const { eapAuths: total, eapConcurrency: concurrency } = this.o;
+    const note = this.note(
+      `EAP-TTLS with inner PAP: ${fmtInt(total)} eapol_test conversations per server and TLS version, ${concurrency} at once, each a whole authentication (TLS handshake with the same P-256 certificate from the core's CA, the tunnelled password, MS-MPPE keys checked by eapol_test). CPU per authentication = the server's process CPU over the batch / succeeded conversations; for the outpost the core's is shown apart (each inner PAP runs the flow there). FreeRADIUS checks the tunnelled password against its users file. eapol_test's own start-up bounds the rate.`,
+    );
+    for (const version of ['1.2', '1.3'] as const) {
+      const run = `9. EAP-TTLS/PAP, TLS ${version}`;
+      const measure = async (server: RadiusServer, procs: readonly Managed[]) => {
+        const before = procs.map((p) => cpuTimes(p.pid));
+        const result = await runEapolBatch({ port: server.port, secret: GENERATED_RADIUS_SECRET, caFile: s.tls.caFile, users: s.list, tls: version, total, concurrency, dir: s.tmp });
+        const cpu: Record<string, number> = {};
+        procs.forEach((p, i) => {
+          const end = cpuTimes(p.pid);
+          cpu[p.name] = (end?.total ?? NaN) - (before[i]?.total ?? NaN);
+          cpu[kernelPart(p.name)] = (end?.system ?? NaN) - (before[i]?.system ?? NaN);
+        });
+        this.cpuRows.push({ run, server: server.name, wall: result.seconds, ops: result.succeeded, cpu });
+        this.raw.push({ run, server: server.name, ...result, cpu });
+        log(`${server.name.padEnd(10)} ${run.padEnd(40)} ${fmtNum(result.succeeded / result.seconds)} auth/s, ${result.succeeded} ok, ${result.failed} failed, keys matched ${result.keysMatched}`);
+        if (result.lastFailure !== undefined) log(`${server.name}: last failure: ${result.lastFailure}`);
+        return { result, cpu };
+      };
+      const mine = await measure(s.ours, [s.outpost, s.core]);
+      const peer = await measure(s.theirs, [s.fr]);
+      const perAuthMs = (cpu: number | undefined, n: number): number => ((cpu ?? NaN) / n) * 1000;
+      const oursMs = perAuthMs(mine.cpu[s.outpost.name], mine.result.succeeded);
+      const theirsMs = perAuthMs(peer.cpu[s.fr.name], peer.result.succeeded);
+      this.rows.push({
+        section: '9',
+        what: `EAP-TTLS/PAP authentication, TLS ${version} ${note}`,
+        load: `${fmtInt(total)} conversations, ${concurrency} at once`,
+        ours: `${fmtNum(mine.result.succeeded / mine.result.seconds)} auth/s; outpost ${fmtNum(oursMs)} ms CPU/auth (core ${fmtNum(perAuthMs(mine.cpu[s.core.name], mine.result.succeeded))} ms); ${mine.result.failed} failed; MPPE keys matched ${mine.result.keysMatched}/${total}`,
+        slapd: `${fmtNum(peer.result.succeeded / peer.result.seconds)} auth/s; ${fmtNum(theirsMs)} ms CPU/auth; ${peer.result.failed} failed; MPPE keys matched ${peer.result.keysMatched}/${total}`,
+        ratio: `${fmtRatio(ratio(oursMs, theirsMs))} CPU`,
+        target: 'reported',
+        met: mine.result.failed === 0 && mine.result.keysMatched === total ? '—' : 'no',
+      });
+    }
   }
 }
 
@@ -820,7 +899,7 @@ async function main(): Promise<void> {
   const group = new ProcessGroup();
   try {
     const binary = buildLoadgen(tmp);
-    const runRadius = o.sections.has(7) || o.sections.has(8);
+    const runRadius = o.sections.has(7) || o.sections.has(8) || o.sections.has(9);
     if (runRadius) ensureFreeradius(log);
     const bench = new Bench(group, binary, o, runRadius ? buildLoadgen(tmp, loadgenSource('radload.c')) : undefined);
     const runDefault = [1, 2, 3, 4, 5].some((s) => o.sections.has(s));
@@ -889,7 +968,7 @@ async function main(): Promise<void> {
         slapd: slapdVersion(),
         ...(runRadius ? { freeradius: freeradiusVersion() } : {}),
         directory: directoryLine || '(default sections not run)',
-        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6, ${o.radiusWorkers} in 7 and 8); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
+        settings: `outpost AUTHENTIK_WORKERS=${o.workers} in sections 1-4 (1 in 5 and 6, ${o.radiusWorkers} in 7-9); ${o.seconds} s per run after ${o.warmup} s warm-up; sections 1, 2 and 4: ${o.rounds} alternating runs per server, median ops/s and median ratio (range of the rounds' ratios in brackets); pipelined = ${o.pipelineConns} connections × ${o.depth} requests in flight; total ${fmtNum((performance.now() - started) / 1000)} s`,
       },
       bench.rows,
       bench.cpuRows,

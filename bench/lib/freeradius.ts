@@ -1,7 +1,8 @@
 /**
  * A private FreeRADIUS 3.2 for the benchmark: installed from Debian when missing (root only, non-interactive, no
  * service start), configured from scratch in a temp dir (one auth listener on 127.0.0.1, one client, PAP against a
- * users file), run in the foreground as a child process and stopped by its pid. The system service and
+ * users file, and EAP-TTLS with inner PAP against the same file when given a certificate), run in the foreground
+ * as a child process and stopped by its pid. The system service and
  * /etc/freeradius are never touched (only the dictionary is copied from there).
  */
 import { spawnSync } from 'node:child_process';
@@ -34,8 +35,46 @@ function quoted(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Writes a minimal raddb into `dir`: auth on 127.0.0.1:<port>, client 127.0.0.1 with `secret`, PAP from a users file. */
-export function prepareFreeradius(dir: string, port: number, secret: string, users: readonly FreeradiusUser[]): string {
+/** PEM files of the EAP server certificate (the outpost's provider uses the same ones). */
+export interface FreeradiusTls {
+  certificateFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** The eap module: TTLS (TLS 1.2 and 1.3) with the tunnelled PAP handled by the inner-tunnel server. */
+function eapModule(tls: FreeradiusTls): string {
+  return `	eap {
+		default_eap_type = ttls
+		timer_expire = 60
+		max_sessions = 16384
+		tls-config tls-common {
+			private_key_file = ${tls.keyFile}
+			certificate_file = ${tls.certificateFile}
+			ca_file = ${tls.caFile}
+			cipher_list = "DEFAULT"
+			tls_min_version = "1.2"
+			tls_max_version = "1.3"
+			ecdh_curve = "prime256v1"
+		}
+		md5 {
+		}
+		ttls {
+			tls = tls-common
+			default_eap_type = md5
+			copy_request_to_tunnel = yes
+			use_tunneled_reply = yes
+			virtual_server = "inner-tunnel"
+		}
+	}
+`;
+}
+
+/**
+ * Writes a minimal raddb into `dir`: auth on 127.0.0.1:<port>, client 127.0.0.1 with `secret`, PAP from a users file,
+ * and with `tls` EAP-TTLS/PAP against the same users.
+ */
+export function prepareFreeradius(dir: string, port: number, secret: string, users: readonly FreeradiusUser[], tls?: FreeradiusTls): string {
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(SYSTEM_RADDB, 'dictionary'), join(dir, 'dictionary'));
   writeFileSync(join(dir, 'users'), users.map((u) => `${u.name} Cleartext-Password := ${quoted(u.password)}\n`).join(''));
@@ -88,13 +127,27 @@ modules {
 	files {
 		filename = ${join(dir, 'users')}
 	}
-}
+${tls === undefined ? '' : eapModule(tls)}}
 server default {
 	listen {
 		type = auth
 		ipaddr = 127.0.0.1
 		port = ${port}
 	}
+	authorize {
+${tls === undefined ? '' : '\t\teap {\n\t\t\tok = return\n\t\t}\n'}		files
+		pap
+	}
+	authenticate {
+		Auth-Type PAP {
+			pap
+		}
+${tls === undefined ? '' : '\t\tAuth-Type EAP {\n\t\t\teap\n\t\t}\n'}	}
+}
+${
+  tls === undefined
+    ? ''
+    : `server inner-tunnel {
 	authorize {
 		files
 		pap
@@ -105,7 +158,8 @@ server default {
 		}
 	}
 }
-`,
+`
+}`,
   );
   const check = spawnSync(FREERADIUS, ['-C', '-d', dir], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`freeradius -C failed (${check.status}): ${(check.stdout + check.stderr).slice(-2000)}`);

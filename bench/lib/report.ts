@@ -120,7 +120,7 @@ export function renderReport(header: Header, rows: readonly Row[], cpuRows: read
   out.push('');
   out.push(
     table(
-      ['#', 'measurement', 'load', 'ak-outpost', 'slapd (1-6) / FreeRADIUS (7, 8)', 'ours / theirs', 'target', 'met'],
+      ['#', 'measurement', 'load', 'ak-outpost', 'slapd (1-6) / FreeRADIUS (7-9)', 'ours / theirs', 'target', 'met'],
       rows.map((r) => [r.section, r.what, r.load, r.ours, r.slapd, r.ratio, r.target, r.met]),
     ),
   );
