@@ -9,7 +9,8 @@
  * one directory copy per worker, so the default stays 1.
  *
  * Workers talk to each other through the primary, which only relays: to all (publish) or to one slot (sendTo, used
- * to route a RADIUS datagram to the worker holding its conversation), with a cap on messages in flight per hop.
+ * to route a RADIUS datagram to the worker owning it when no direct link between the workers is up), with a cap
+ * on messages in flight per hop.
  */
 import { Buffer } from 'node:buffer';
 import cluster, { type Worker } from 'node:cluster';

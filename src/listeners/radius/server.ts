@@ -76,7 +76,7 @@ export interface RadiusListenerOptions<T extends RadiusClient> {
   onDrop?: (reason: RadiusDropReason, service: RadiusService) => void;
   /** AUTHENTIK_WORKERS > 1: the channel to the sibling workers. */
   routing?: RadiusRouting;
-  /** A datagram was routed to the worker holding its conversation. */
+  /** A datagram was routed to the worker owning it, by the path it took. */
   onForward?: (service: RadiusService, path: ForwardPath) => void;
   maxInProgress?: number;
   duplicateCacheMs?: number;
